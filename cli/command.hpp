@@ -1,0 +1,29 @@
+#pragma once
+// How subcommands plug into the one `railcheck` binary: each adds its CLI11 subcommand and
+// options, and returns the function to run when that subcommand was chosen. Options live in
+// the subcommand's own struct (filled by CLI11), never in globals.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace railcheck::cli {
+
+// Process exit codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;   // the check or test ran and found a problem
+inline constexpr int kExitUsage = 2;    // bad options or input: nothing was run
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_version_command(CLI::App& parent);
+Command add_devices_command(CLI::App& parent);
+
+// Builds the whole command tree and runs the chosen subcommand; returns the exit code.
+int run_app(int argc, char** argv);
+
+}  // namespace railcheck::cli

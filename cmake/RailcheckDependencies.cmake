@@ -1,0 +1,41 @@
+# Every third-party dependency, found the target way. Debian 12 packages:
+# libibverbs-dev librdmacm-dev libhwloc-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+# libgtest-dev libbenchmark-dev; CUDA (optional) from /usr/local/cuda.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(IBVERBS REQUIRED IMPORTED_TARGET libibverbs)
+pkg_check_modules(RDMACM REQUIRED IMPORTED_TARGET librdmacm)
+pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED CONFIG)
+find_package(CLI11 REQUIRED CONFIG)
+find_package(nlohmann_json 3.10 REQUIRED CONFIG)
+if(RAILCHECK_BUILD_TESTS)
+  find_package(GTest REQUIRED CONFIG)
+  include(GoogleTest)
+endif()
+if(RAILCHECK_BUILD_BENCH)
+  find_package(benchmark REQUIRED CONFIG)
+endif()
+
+# CUDA: only the runtime API is linked (statically, so one binary runs on nodes without
+# CUDA); driver calls go through cudaGetDriverEntryPointByVersion at run time.
+set(RAILCHECK_HAVE_CUDA OFF)
+if(NOT RAILCHECK_CUDA STREQUAL "OFF")
+  if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
+    set(CUDAToolkit_ROOT /usr/local/cuda)
+  endif()
+  if(RAILCHECK_CUDA STREQUAL "ON")
+    find_package(CUDAToolkit REQUIRED)
+  else()
+    find_package(CUDAToolkit QUIET)
+  endif()
+  if(CUDAToolkit_FOUND)
+    set(RAILCHECK_HAVE_CUDA ON)
+  endif()
+endif()
+if(RAILCHECK_HAVE_CUDA)
+  message(STATUS "railcheck: CUDA ${CUDAToolkit_VERSION} found: GPU memory kinds are built in")
+else()
+  message(STATUS "railcheck: CUDA toolkit not used (RAILCHECK_CUDA=${RAILCHECK_CUDA}): "
+                 "GPU tests will be reported as waived")
+endif()
