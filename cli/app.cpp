@@ -21,7 +21,8 @@ int run_app(int argc, char** argv) {
   app.add_option("--log-level", log_level, "Log verbosity on stderr: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kLogLevels), std::end(kLogLevels))));
 
-  std::vector<Command> commands{add_version_command(app), add_devices_command(app)};
+  std::vector<Command> commands{add_version_command(app), add_devices_command(app), add_serve_command(app),
+                                add_lat_command(app), add_bw_command(app)};
 
   try {
     app.parse(argc, argv);

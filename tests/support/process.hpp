@@ -18,3 +18,31 @@ ProcessResult run_command(const std::string& command_line);
 std::string shell_quote(const std::string& word);
 
 }  // namespace railcheck::testing
+
+namespace railcheck::testing {
+
+// A command running in the background (its own process group) for the length of a test:
+// stdout and stderr go to a file; the destructor stops the whole group.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::string& command_line);
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  ~BackgroundProcess();
+
+  // Waits until the output contains `text`; false after `timeout_ms`.
+  bool wait_for_output(const std::string& text, int timeout_ms) const;
+  [[nodiscard]] std::string output() const;
+  // Sends `signal` to the group (SIGKILL: the peer "vanishes").
+  void kill(int signal);
+  // Waits for the process to exit; its exit code, or -1 after `timeout_ms`.
+  int wait(int timeout_ms);
+  [[nodiscard]] bool running();
+
+ private:
+  int pid_ = -1;
+  int exit_code_ = -1;
+  std::string log_path_;
+};
+
+}  // namespace railcheck::testing

@@ -1,0 +1,233 @@
+// The verbs engine for real, over Soft-RoCE: `railcheck serve` in pod1, `railcheck lat|bw`
+// in pod0 over pod1's eth0, each test case and each failure path. Iteration counts are small:
+// under qemu TCG every message costs tens of microseconds.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lab/lab_env.hpp"
+#include "support/process.hpp"
+
+namespace railcheck {
+namespace {
+
+using nlohmann::json;
+using testing::BackgroundProcess;
+using testing::ProcessResult;
+using testing::run_command;
+
+const std::string kBin = RAILCHECK_BIN;
+
+class EngineLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto map = lab::lab_map();
+    if (!map) GTEST_SKIP() << "not in the lab ($LAB_MAP unset): run under lab/run";
+    ASSERT_GE(map->pods.size(), 2u);
+    map_ = *map;
+  }
+  const lab::Pod& client() const { return map_.pods[0]; }
+  const lab::Pod& server() const { return map_.pods[1]; }
+
+  // Starts `railcheck serve` in the server pod with extra options; waits until it listens.
+  std::unique_ptr<BackgroundProcess> serve(const std::string& extra = "") {
+    auto p = std::make_unique<BackgroundProcess>(
+        lab::in_pod(server(), kBin + " serve --device " + server().rails[0].rdma_device + " " + extra));
+    EXPECT_TRUE(p->wait_for_output("listening", 10000)) << p->output();
+    return p;
+  }
+  // Runs `railcheck <args>` as a client from pod0 against the server pod's eth0.
+  ProcessResult client_run(const std::string& args) {
+    return run_command(lab::in_pod(client(), kBin + " " + args + " " + server().eth0 + " --device " +
+                                                 client().rails[0].rdma_device));
+  }
+  // The same with --format json, parsed; fails the test when the run failed.
+  json client_json(const std::string& args) {
+    auto r = client_run(args + " --format json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    if (r.exit_code != 0) return json::object();
+    return json::parse(r.out);
+  }
+
+  lab::LabMap map_;
+};
+
+void expect_latency(const json& result, uint64_t iters) {
+  const json& l = result.at("latency_us");
+  if (iters != 0) {
+    EXPECT_EQ(l.at("count"), iters);
+  }
+  EXPECT_GT(l.at("min"), 0.0);
+  EXPECT_LE(l.at("min"), l.at("p50"));
+  EXPECT_LE(l.at("p50"), l.at("p90"));
+  EXPECT_LE(l.at("p90"), l.at("p99"));
+  EXPECT_LE(l.at("p99"), l.at("p99_9"));
+  EXPECT_LE(l.at("p99_9"), l.at("max"));
+  EXPECT_GT(l.at("mean"), 0.0);
+}
+
+void expect_bandwidth(const json& result) {
+  const json& b = result.at("bandwidth");
+  EXPECT_GT(b.at("avg_gbps"), 0.0);
+  EXPECT_GE(b.at("peak_gbps"), b.at("avg_gbps"));
+  EXPECT_GT(b.at("msg_rate_mpps"), 0.0);
+}
+
+class EngineLatency : public EngineLab, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(EngineLatency, PingPongKeepsEveryPercentile) {
+  auto srv = serve();
+  json doc = client_json(std::string("lat --op ") + GetParam() + " -n 200 -s 2,4K");
+  ASSERT_EQ(doc.value("schema", ""), "railcheck.run/v1");
+  EXPECT_EQ(doc.at("op"), GetParam());
+  ASSERT_EQ(doc.at("results").size(), 2u);
+  EXPECT_EQ(doc["results"][0].at("bytes"), 2);
+  EXPECT_EQ(doc["results"][1].at("bytes"), 4096);
+  for (const json& r : doc["results"]) expect_latency(r, 200);
+  EXPECT_EQ(doc.at("local").at("gid_type"), "RoCEv2");
+  EXPECT_EQ(doc.at("local").at("gid"), "::ffff:" + client().rails[0].ip);
+  EXPECT_EQ(doc.at("remote").at("gid"), "::ffff:" + server().rails[0].ip);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, EngineLatency, ::testing::Values("write", "read", "send"));
+
+class EngineBandwidth : public EngineLab, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(EngineBandwidth, StreamsExactlyTheAskedMessages) {
+  auto srv = serve();
+  json doc = client_json(std::string("bw --op ") + GetParam() + " -n 300 -s 64K");
+  ASSERT_EQ(doc.at("results").size(), 1u);
+  const json& r = doc["results"][0];
+  EXPECT_EQ(r.at("iters"), 300);
+  EXPECT_EQ(r.at("bandwidth").at("messages"), 300);
+  expect_bandwidth(r);
+}
+
+TEST_P(EngineBandwidth, BidirectionalAddsBothSides) {
+  auto srv = serve();
+  json doc = client_json(std::string("bw --bidir --op ") + GetParam() + " -n 200 -s 16K");
+  const json& r = doc.at("results").at(0);
+  expect_bandwidth(r);
+  // Both directions' messages are in the sum.
+  EXPECT_EQ(r.at("bandwidth").at("messages"), 400);
+}
+
+TEST_P(EngineBandwidth, FourQueuePairs) {
+  auto srv = serve();
+  json doc = client_json(std::string("bw --qps 4 --op ") + GetParam() + " -n 100 -s 8K");
+  const json& r = doc.at("results").at(0);
+  EXPECT_EQ(doc.at("local").at("qps"), 4);
+  EXPECT_EQ(r.at("bandwidth").at("messages"), 400);
+  expect_bandwidth(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, EngineBandwidth, ::testing::Values("write", "read", "send"));
+
+TEST_F(EngineLab, SweepKeepsEverySize) {
+  auto srv = serve();
+  json doc = client_json("lat --sweep -n 20 --warmup 2");
+  const json& results = doc.at("results");
+  ASSERT_EQ(results.size(), 23u);  // 2 B .. 8 MiB
+  uint64_t expected = 2;
+  for (const json& r : results) {
+    EXPECT_EQ(r.at("bytes"), expected);
+    expect_latency(r, 20);
+    expected *= 2;
+  }
+}
+
+TEST_F(EngineLab, DurationModeKeepsPercentiles) {
+  auto srv = serve();
+  json lat = client_json("lat -D 1");
+  const json& l = lat.at("results").at(0);
+  EXPECT_GT(l.at("iters"), 0);
+  expect_latency(l, l.at("iters").get<uint64_t>());
+  EXPECT_NEAR(l.at("elapsed_s").get<double>(), 1.0, 0.5);
+  json bw = client_json("bw -D 1 -s 64K");
+  const json& b = bw.at("results").at(0);
+  expect_bandwidth(b);
+  EXPECT_NEAR(b.at("elapsed_s").get<double>(), 1.0, 0.5);
+}
+
+TEST_F(EngineLab, ServerAnswersClientsOneAfterAnother) {
+  auto srv = serve();
+  for (int i = 0; i < 3; ++i) {
+    auto r = client_run("lat -n 50");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_TRUE(srv->running());
+  EXPECT_TRUE(srv->wait_for_output("lat write 2 B", 1000));
+}
+
+TEST_F(EngineLab, PeerNotListeningIsAClearError) {
+  auto r = client_run("lat -n 10 --connect-timeout 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("nothing listens there"), std::string::npos) << r.err;
+}
+
+TEST_F(EngineLab, PeerVanishingMidRunFailsWithoutHanging) {
+  auto srv = serve();
+  BackgroundProcess cl(lab::in_pod(client(), kBin + " bw -D 30 -s 64K --timeout 5 " + server().eth0 + " --device " +
+                                                 client().rails[0].rdma_device));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  srv->kill(SIGKILL);
+  const int rc = cl.wait(20000);
+  EXPECT_EQ(rc, 1) << cl.output();
+  const std::string out = cl.output();
+  EXPECT_TRUE(out.find("vanished") != std::string::npos || out.find("closed the connection") != std::string::npos ||
+              out.find("retry") != std::string::npos)
+      << out;
+}
+
+TEST_F(EngineLab, WrongDeviceNamesTheDevicesThatExist) {
+  auto srv = serve();
+  auto r = run_command(lab::in_pod(client(), kBin + " lat " + server().eth0 + " --device mlx5_99"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("RDMA device mlx5_99"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(client().rails[0].rdma_device), std::string::npos) << r.err;
+  EXPECT_TRUE(srv->running());
+}
+
+TEST_F(EngineLab, SizeAboveTheServersLimitIsRefused) {
+  auto srv = serve("--max-size 64K");
+  auto r = client_run("bw -s 1M -n 10");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("refused: size 1 MiB exceeds this server's limit of 64 KiB"), std::string::npos) << r.err;
+  auto ok = client_run("bw -s 64K -n 10");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST_F(EngineLab, MismatchedTestIsRefusedWithTheReason) {
+  auto srv = serve("--test bw");
+  auto r = client_run("lat -n 10");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("this server runs only bw tests, the client asked for lat"), std::string::npos) << r.err;
+  EXPECT_TRUE(srv->running());
+}
+
+TEST_F(EngineLab, GarbageOnTheOobSocketDoesNotStopTheServer) {
+  auto srv = serve();
+  auto g = run_command(lab::in_pod(client(), "bash -c 'echo GET / HTTP/1.0 > /dev/tcp/" + server().eth0 + "/18515'"));
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_TRUE(srv->wait_for_output("failed", 5000)) << srv->output();
+  auto r = client_run("lat -n 20");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(srv->running());
+}
+
+TEST_F(EngineLab, TableOutputHasOneRowPerSize) {
+  auto srv = serve();
+  auto r = client_run("bw -s 4K,64K -n 50");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("railcheck bw write"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peak[Gb/s]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n      4096 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n     65536 "), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace railcheck

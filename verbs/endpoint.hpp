@@ -1,0 +1,112 @@
+#pragma once
+// One side of a test: the device context, PD, CQ, the registered buffer and the RC queue
+// pairs, plus what the peer needs to reach them (EndpointInfo, sent over the OOB channel).
+// Members are declared in creation order, so destruction runs in exact reverse order.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/error.hpp"
+#include "verbs/handles.hpp"
+#include "verbs/port_attrs.hpp"
+#include "verbs/spec.hpp"
+
+namespace railcheck::verbs {
+
+// Which local device, port and GID to use.
+struct DeviceSpec {
+  std::string device;       // RDMA device name, e.g. "mlx5_3"
+  uint8_t port = 1;
+  int gid_index = -1;       // -1: the RoCEv2 GID of `ipv4` (or the first IPv4 RoCEv2 GID); IB: 0
+  std::string ipv4;         // preferred RoCEv2 GID address (the interface's IPv4), may be empty
+};
+
+struct QpAddress {
+  uint32_t qpn = 0;
+  uint32_t psn = 0;
+};
+
+// What the peer needs to connect to this side and address its memory.
+struct EndpointInfo {
+  std::string device;
+  std::string link_layer;   // "Ethernet" or "InfiniBand"
+  uint16_t lid = 0;
+  std::string gid;          // text form
+  int gid_index = 0;
+  std::string gid_type;     // "RoCEv2", "RoCEv1", "IB"
+  uint32_t mtu_bytes = 0;   // active MTU of the port
+  uint32_t rkey = 0;
+  uint64_t rx_addr = 0;     // remote address of QP 0's receive region
+  uint64_t region_bytes = 0;  // size of each region; QP i's are at i * 2 * region_bytes
+  std::vector<QpAddress> qps;
+};
+
+nlohmann::json to_json(const EndpointInfo& info);
+Result<EndpointInfo> endpoint_from_json(const nlohmann::json& j);
+
+// A registered host buffer split into a tx and an rx region per QP, each `region_bytes`.
+class Endpoint {
+ public:
+  // Opens the device and creates PD, CQ, buffer, MR and `spec.qps` RC QPs in INIT... RESET.
+  static Result<std::unique_ptr<Endpoint>> open(const DeviceSpec& dev, const RunSpec& spec);
+
+  [[nodiscard]] EndpointInfo info() const;
+  // Moves every QP to RTR then RTS against the peer's QPs; path MTU = min of both ports.
+  Result<void> connect(const EndpointInfo& remote);
+
+  [[nodiscard]] ibv_cq* cq() const noexcept { return cq_.get(); }
+  [[nodiscard]] ibv_qp* qp(size_t i) const noexcept { return qps_[i].get(); }
+  [[nodiscard]] size_t qp_count() const noexcept { return qps_.size(); }
+  [[nodiscard]] uint8_t* tx(size_t qp) const noexcept { return base() + qp * 2 * region_bytes_; }
+  [[nodiscard]] uint8_t* rx(size_t qp) const noexcept { return tx(qp) + region_bytes_; }
+  [[nodiscard]] uint32_t lkey() const noexcept { return mr_->lkey; }
+  [[nodiscard]] uint64_t remote_tx(size_t qp) const noexcept { return remote_.rx_addr - remote_.region_bytes + qp * 2 * remote_.region_bytes; }
+  [[nodiscard]] uint64_t remote_rx(size_t qp) const noexcept { return remote_.rx_addr + qp * 2 * remote_.region_bytes; }
+  [[nodiscard]] uint32_t remote_rkey() const noexcept { return remote_.rkey; }
+  [[nodiscard]] uint32_t max_inline_bytes() const noexcept { return max_inline_; }
+  [[nodiscard]] uint32_t path_mtu_bytes() const noexcept { return path_mtu_bytes_; }
+  [[nodiscard]] uint32_t rx_depth() const noexcept { return rx_depth_; }
+  [[nodiscard]] uint32_t tx_depth() const noexcept { return tx_depth_; }
+  [[nodiscard]] const EndpointInfo& remote() const noexcept { return remote_; }
+  [[nodiscard]] uint64_t region_bytes() const noexcept { return region_bytes_; }
+  // Receives posted and not yet consumed, per QP; they stay valid across message sizes
+  // because every receive covers the whole rx region.
+  [[nodiscard]] std::vector<uint32_t>& posted_recvs() noexcept { return posted_recvs_; }
+
+ private:
+  Endpoint() = default;
+  [[nodiscard]] uint8_t* base() const noexcept { return static_cast<uint8_t*>(buffer_.get()); }
+  Result<void> choose_gid(const DeviceSpec& dev);
+  Result<void> create_qps(const RunSpec& spec);
+
+  struct FreeDeleter { void operator()(void* p) const noexcept; };
+
+  // Creation order; destroyed in reverse.
+  ContextPtr ctx_;
+  PdPtr pd_;
+  CqPtr cq_;
+  std::unique_ptr<void, FreeDeleter> buffer_;
+  MrPtr mr_;
+  std::vector<QpPtr> qps_;
+
+  uint8_t port_ = 1;
+  ibv_port_attr port_attr_{};
+  ibv_device_attr dev_attr_{};
+  int gid_index_ = 0;
+  ibv_gid gid_{};
+  GidType gid_type_ = GidType::kIb;
+  uint64_t region_bytes_ = 0;
+  uint32_t max_inline_ = 0;
+  uint32_t tx_depth_ = 0;
+  uint32_t rx_depth_ = 0;
+  std::vector<uint32_t> psns_;
+  std::vector<uint32_t> posted_recvs_;
+  EndpointInfo remote_;
+  uint32_t path_mtu_bytes_ = 0;
+};
+
+}  // namespace railcheck::verbs

@@ -1,0 +1,51 @@
+#pragma once
+// The measurement loops: latency (ping-pong) and bandwidth (streaming), each a template over
+// the verb, run by both sides of a connected Endpoint for one message size. The initiator
+// (client) measures; the responder answers and learns the end from the OOB "done" message.
+
+#include <cstdint>
+#include <optional>
+
+#include "common/error.hpp"
+#include "verbs/clock.hpp"
+#include "verbs/endpoint.hpp"
+#include "verbs/histogram.hpp"
+#include "verbs/oob.hpp"
+#include "verbs/spec.hpp"
+
+namespace railcheck::verbs {
+
+// Bandwidth figures of one side's sending, in the units perftest reports.
+struct BandwidthFigures {
+  uint64_t messages = 0;
+  double elapsed_s = 0;
+  double avg_gbps = 0;
+  double peak_gbps = 0;
+  double msg_rate_mpps = 0;
+};
+
+// What one size produced on this side.
+struct SizeOutcome {
+  uint64_t msg_bytes = 0;
+  uint64_t iters = 0;       // counted iterations (latency) or messages per QP (bandwidth)
+  double elapsed_s = 0;
+  std::optional<LatencySummary> latency;
+  std::optional<BandwidthFigures> bandwidth;  // this side's sending; empty for a passive side
+};
+
+struct LoopContext {
+  Endpoint& ep;
+  OobSocket& oob;
+  const Clock& clock;
+  const RunSpec& spec;
+  Millis progress_timeout;  // no completion for this long: the peer is gone
+};
+
+// Runs one message size. Both sides call it after the per-size barrier; `initiator` is the
+// client. Returns this side's figures (the initiator's are the ones reported).
+Result<SizeOutcome> run_size(LoopContext& ctx, uint64_t msg_bytes, bool initiator);
+
+// Posts the receives a send test needs before the peer may send (called before the barrier).
+Result<void> prepare_size(LoopContext& ctx, uint64_t msg_bytes, bool initiator);
+
+}  // namespace railcheck::verbs

@@ -1,0 +1,135 @@
+#include "verbs/session.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace railcheck::verbs {
+namespace {
+
+// Reads the next message and checks its type; a "refuse" or "error" becomes a peer error.
+Result<nlohmann::json> expect(OobSocket& oob, std::string_view type, Millis timeout) {
+  auto msg = oob.receive(timeout);
+  if (!msg) return msg;
+  const std::string got = msg->value("type", "");
+  if (got == type) return msg;
+  if (got == "refuse" || got == "error") {
+    return fail(Errc::kPeer, fmt::format("{} {}: {}", oob.peer_name(), got == "refuse" ? "refused" : "failed",
+                                         msg->value("reason", "no reason given")));
+  }
+  return fail(Errc::kProtocol, fmt::format("expected \"{}\" from {}, got \"{}\"", type, oob.peer_name(), got));
+}
+
+// Tells the peer why this side gives up, best effort, and returns the error.
+std::unexpected<Error> give_up(OobSocket& oob, const char* type, Error e) {
+  (void)oob.send({{"type", type}, {"reason", e.message()}}, Millis(1000));
+  return std::unexpected(std::move(e));
+}
+
+Result<void> run_sizes(LoopContext& ctx, bool initiator, RunRecord& rec, const SizeCallback& on_size) {
+  for (uint64_t bytes : ctx.spec.sizes_bytes) {
+    if (initiator) {
+      if (auto ok = prepare_size(ctx, bytes, true); !ok) return give_up(ctx.oob, "error", ok.error());
+      if (auto ok = ctx.oob.send({{"type", "size"}, {"bytes", bytes}}, ctx.progress_timeout); !ok) return ok;
+      if (auto ok = expect(ctx.oob, "ready", ctx.progress_timeout); !ok) return std::unexpected(ok.error());
+    } else {
+      auto msg = ctx.oob.receive(ctx.progress_timeout);
+      if (!msg) return std::unexpected(msg.error());
+      if (msg->value("type", "") != "size" || msg->value("bytes", uint64_t{0}) != bytes) {
+        return fail(Errc::kProtocol, fmt::format("expected size {} from the client, got {}", bytes, msg->dump()));
+      }
+      if (auto ok = prepare_size(ctx, bytes, false); !ok) return give_up(ctx.oob, "error", ok.error());
+      if (auto ok = ctx.oob.send({{"type", "ready"}}, ctx.progress_timeout); !ok) return ok;
+    }
+    auto outcome = run_size(ctx, bytes, initiator);
+    if (!outcome) {
+      Error e = outcome.error();
+      e.what = fmt::format("{} {} {} at {}: {}", to_string(ctx.spec.kind), to_string(ctx.spec.op),
+                           initiator ? "client" : "server", format_size(bytes), e.what);
+      return std::unexpected(e);
+    }
+    if (on_size) on_size(rec, *outcome);
+    rec.sizes.push_back(std::move(*outcome));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_size) {
+  if (auto ok = validate(opt.spec); !ok) return std::unexpected(ok.error());
+  Clock clock;
+  auto oob = OobSocket::connect(opt.peer, opt.port, opt.connect_timeout);
+  if (!oob) return std::unexpected(oob.error());
+  auto dev = opt.device_for(oob->local_address());
+  if (!dev) return give_up(*oob, "error", dev.error());
+  auto ep = Endpoint::open(*dev, opt.spec);
+  if (!ep) return give_up(*oob, "error", ep.error());
+
+  RunRecord rec{.spec = opt.spec, .peer = oob->peer_name(), .local = (*ep)->info(), .remote = {},
+                .path_mtu_bytes = 0, .clock = clock.description(), .sizes = {}};
+  nlohmann::json hello{{"type", "hello"}, {"proto", "railcheck"}, {"version", kProtocolVersion},
+                       {"spec", to_json(opt.spec)}, {"endpoint", to_json(rec.local)}};
+  if (auto ok = oob->send(hello, opt.progress_timeout); !ok) return std::unexpected(ok.error());
+  auto accept = expect(*oob, "accept", opt.progress_timeout);
+  if (!accept) return std::unexpected(accept.error());
+  auto remote = endpoint_from_json(accept->value("endpoint", nlohmann::json::object()));
+  if (!remote) return std::unexpected(remote.error());
+  if (auto ok = (*ep)->connect(*remote); !ok) return give_up(*oob, "error", ok.error());
+  rec.remote = *remote;
+  rec.path_mtu_bytes = (*ep)->path_mtu_bytes();
+
+  LoopContext ctx{.ep = **ep, .oob = *oob, .clock = clock, .spec = opt.spec, .progress_timeout = opt.progress_timeout};
+  if (auto ok = run_sizes(ctx, true, rec, on_size); !ok) return std::unexpected(ok.error());
+  (void)oob->send({{"type", "bye"}}, Millis(1000));
+  return rec;
+}
+
+Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt) {
+  auto hello = expect(oob, "hello", opt.hello_timeout);
+  if (!hello) return std::unexpected(hello.error());
+  if (hello->value("proto", "") != "railcheck" || hello->value("version", 0) != kProtocolVersion) {
+    return give_up(oob, "refuse",
+                   Error::make(Errc::kPeer, fmt::format("protocol {} version {}; this server speaks railcheck version {}",
+                                                        hello->value("proto", "?"), hello->value("version", 0),
+                                                        kProtocolVersion),
+                               "run the same railcheck version on both sides"));
+  }
+  auto spec = spec_from_json(hello->value("spec", nlohmann::json::object()));
+  if (!spec) return give_up(oob, "refuse", spec.error());
+  if (opt.only_kind && *opt.only_kind != spec->kind) {
+    return give_up(oob, "refuse", Error::make(Errc::kPeer, fmt::format("this server runs only {} tests, the client asked for {}",
+                                                                      to_string(*opt.only_kind), to_string(spec->kind))));
+  }
+  if (opt.only_op && *opt.only_op != spec->op) {
+    return give_up(oob, "refuse", Error::make(Errc::kPeer, fmt::format("this server runs only {} tests, the client asked for {}",
+                                                                      to_string(*opt.only_op), to_string(spec->op))));
+  }
+  if (spec->max_size_bytes() > opt.max_size_bytes) {
+    return give_up(oob, "refuse",
+                   Error::make(Errc::kPeer, fmt::format("size {} exceeds this server's limit of {}",
+                                                        format_size(spec->max_size_bytes()), format_size(opt.max_size_bytes)),
+                               "ask for smaller messages, or start the server with a larger --max-size"));
+  }
+  auto remote = endpoint_from_json(hello->value("endpoint", nlohmann::json::object()));
+  if (!remote) return give_up(oob, "refuse", remote.error());
+  auto dev = opt.device_for(oob.local_address());
+  if (!dev) return give_up(oob, "refuse", dev.error());
+  auto ep = Endpoint::open(*dev, *spec);
+  if (!ep) return give_up(oob, "refuse", ep.error());
+  if (auto ok = (*ep)->connect(*remote); !ok) return give_up(oob, "refuse", ok.error());
+
+  Clock clock;
+  RunRecord rec{.spec = *spec, .peer = oob.peer_name(), .local = (*ep)->info(), .remote = *remote,
+                .path_mtu_bytes = (*ep)->path_mtu_bytes(), .clock = clock.description(), .sizes = {}};
+  if (auto ok = oob.send({{"type", "accept"}, {"endpoint", to_json(rec.local)}}, opt.progress_timeout); !ok) {
+    return std::unexpected(ok.error());
+  }
+  LoopContext ctx{.ep = **ep, .oob = oob, .clock = clock, .spec = *spec, .progress_timeout = opt.progress_timeout};
+  if (auto ok = run_sizes(ctx, false, rec, {}); !ok) return std::unexpected(ok.error());
+  auto bye = expect(oob, "bye", opt.progress_timeout);
+  if (!bye) return std::unexpected(bye.error());
+  return rec;
+}
+
+}  // namespace railcheck::verbs

@@ -1,0 +1,63 @@
+#pragma once
+// A whole test between two processes: the client connects over the OOB channel, sends its
+// spec and endpoint, the server accepts (or refuses with a reason), both connect their QPs,
+// then every message size runs behind a barrier. The client's figures are the result; the
+// server prints one line per finished run and waits for the next client.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "verbs/endpoint.hpp"
+#include "verbs/loops.hpp"
+#include "verbs/oob.hpp"
+#include "verbs/spec.hpp"
+
+namespace railcheck::verbs {
+
+// Bumped whenever a message changes meaning; both sides must agree.
+inline constexpr int kProtocolVersion = 1;
+
+struct RunRecord {
+  RunSpec spec;
+  std::string peer;           // OOB address of the other side
+  EndpointInfo local;
+  EndpointInfo remote;
+  uint32_t path_mtu_bytes = 0;
+  std::string clock;          // timestamp source
+  std::vector<SizeOutcome> sizes;
+};
+
+// Resolves the local device, given our address on the OOB connection (the route's choice
+// when nothing else was named).
+using DeviceResolver = std::function<Result<DeviceSpec>(const std::string& local_ip)>;
+
+struct ClientOptions {
+  std::string peer;
+  uint16_t port = kDefaultPort;
+  DeviceResolver device_for;
+  RunSpec spec;
+  Millis connect_timeout{5000};
+  Millis progress_timeout{10000};
+};
+
+// Called after each size with the run so far and the size's outcome (for progress output).
+using SizeCallback = std::function<void(const RunRecord&, const SizeOutcome&)>;
+
+Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_size = {});
+
+struct ServerOptions {
+  DeviceResolver device_for;
+  std::optional<TestKind> only_kind;  // refuse clients asking for another test
+  std::optional<Op> only_op;
+  uint64_t max_size_bytes = kMaxMessageBytes;  // refuse clients asking for larger messages
+  Millis hello_timeout{10000};
+  Millis progress_timeout{10000};
+};
+
+// Serves one connected client to the end.
+Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt);
+
+}  // namespace railcheck::verbs

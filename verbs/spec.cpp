@@ -1,0 +1,158 @@
+#include "verbs/spec.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace railcheck::verbs {
+
+std::string_view to_string(TestKind kind) noexcept { return kind == TestKind::kLatency ? "lat" : "bw"; }
+
+std::string_view to_string(Op op) noexcept {
+  switch (op) {
+    case Op::kWrite: return "write";
+    case Op::kRead: return "read";
+    case Op::kSend: return "send";
+  }
+  return "unknown";
+}
+
+Result<TestKind> parse_test_kind(std::string_view text) {
+  if (text == "lat") return TestKind::kLatency;
+  if (text == "bw") return TestKind::kBandwidth;
+  return fail(Errc::kInvalidArgument, fmt::format("test \"{}\"", text), "use lat or bw");
+}
+
+Result<Op> parse_op(std::string_view text) {
+  for (Op op : {Op::kWrite, Op::kRead, Op::kSend}) {
+    if (text == to_string(op)) return op;
+  }
+  return fail(Errc::kInvalidArgument, fmt::format("op \"{}\"", text), "use write, read or send");
+}
+
+uint64_t RunSpec::max_size_bytes() const noexcept {
+  return sizes_bytes.empty() ? 0 : *std::ranges::max_element(sizes_bytes);
+}
+
+std::vector<uint64_t> sweep_sizes() {
+  std::vector<uint64_t> sizes;
+  for (uint64_t s = 2; s <= (8ull << 20); s *= 2) sizes.push_back(s);
+  return sizes;
+}
+
+Result<void> validate(const RunSpec& spec) {
+  auto bad = [](std::string what, std::string hint) { return fail(Errc::kInvalidArgument, std::move(what), std::move(hint)); };
+  if (spec.sizes_bytes.empty()) return bad("sizes: empty", "give at least one message size");
+  if (spec.sizes_bytes.size() > kMaxSizes) {
+    return bad(fmt::format("sizes: {} sizes", spec.sizes_bytes.size()), fmt::format("at most {}", kMaxSizes));
+  }
+  for (uint64_t s : spec.sizes_bytes) {
+    if (s == 0 || s > kMaxMessageBytes) {
+      return bad(fmt::format("size {}", s), fmt::format("must be 1 B .. {}", format_size(kMaxMessageBytes)));
+    }
+  }
+  if (spec.duration_s < 0 || spec.duration_s > kMaxDurationS) {
+    return bad(fmt::format("duration {} s", spec.duration_s), fmt::format("must be 0 < duration <= {} s", kMaxDurationS));
+  }
+  if (!spec.duration_mode() && (spec.iters == 0 || spec.iters > kMaxIters)) {
+    return bad(fmt::format("iters {}", spec.iters), fmt::format("must be 1 .. {}", kMaxIters));
+  }
+  if (spec.warmup_iters > kMaxIters) {
+    return bad(fmt::format("warmup iters {}", spec.warmup_iters), fmt::format("must be 0 .. {}", kMaxIters));
+  }
+  if (spec.qps == 0 || spec.qps > kMaxQps) {
+    return bad(fmt::format("qps {}", spec.qps), fmt::format("must be 1 .. {}", kMaxQps));
+  }
+  if (spec.tx_depth == 0 || spec.tx_depth > kMaxTxDepth) {
+    return bad(fmt::format("tx-depth {}", spec.tx_depth), fmt::format("must be 1 .. {}", kMaxTxDepth));
+  }
+  if (spec.kind == TestKind::kLatency && spec.qps != 1) {
+    return bad(fmt::format("qps {} with a latency test", spec.qps), "latency is measured on one QP; use bw for --qps");
+  }
+  if (spec.kind == TestKind::kLatency && spec.bidir) {
+    return bad("bidir with a latency test", "a ping-pong is already both ways; use bw for --bidir");
+  }
+  return {};
+}
+
+nlohmann::json to_json(const RunSpec& spec) {
+  return {{"test", to_string(spec.kind)},   {"op", to_string(spec.op)},
+          {"sizes", spec.sizes_bytes},      {"iters", spec.iters},
+          {"duration_s", spec.duration_s},  {"warmup_iters", spec.warmup_iters},
+          {"qps", spec.qps},                {"tx_depth", spec.tx_depth},
+          {"bidir", spec.bidir}};
+}
+
+namespace {
+
+// Reads field `key` of `j` into `out` when present; the error names the field.
+template <class T>
+Result<void> read_field(const nlohmann::json& j, const char* key, T& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  try {
+    out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return fail(Errc::kInvalidArgument, fmt::format("spec.{}: {} has the wrong type", key, it->dump()));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<RunSpec> spec_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return fail(Errc::kInvalidArgument, "spec must be a JSON object");
+  static constexpr std::string_view kKnown[] = {"test", "op", "sizes", "iters", "duration_s",
+                                                "warmup_iters", "qps", "tx_depth", "bidir"};
+  for (const auto& [key, _] : j.items()) {
+    if (std::ranges::find(kKnown, key) == std::end(kKnown)) {
+      return fail(Errc::kInvalidArgument, fmt::format("spec.{}: unknown field", key));
+    }
+  }
+  RunSpec spec;
+  std::string test{to_string(spec.kind)}, op{to_string(spec.op)};
+  for (Result<void> r : {read_field(j, "test", test), read_field(j, "op", op), read_field(j, "sizes", spec.sizes_bytes),
+                         read_field(j, "iters", spec.iters), read_field(j, "duration_s", spec.duration_s),
+                         read_field(j, "warmup_iters", spec.warmup_iters), read_field(j, "qps", spec.qps),
+                         read_field(j, "tx_depth", spec.tx_depth), read_field(j, "bidir", spec.bidir)}) {
+    if (!r) return std::unexpected(r.error());
+  }
+  auto kind = parse_test_kind(test);
+  if (!kind) return std::unexpected(kind.error());
+  auto parsed_op = parse_op(op);
+  if (!parsed_op) return std::unexpected(parsed_op.error());
+  spec.kind = *kind;
+  spec.op = *parsed_op;
+  if (auto ok = validate(spec); !ok) return std::unexpected(ok.error());
+  return spec;
+}
+
+Result<uint64_t> parse_size(std::string_view text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end == text.data()) {
+    return fail(Errc::kInvalidArgument, fmt::format("size \"{}\"", text), "write bytes, or a number with K, M or G (KiB, MiB, GiB)");
+  }
+  std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+  uint64_t scale = 1;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k") scale = 1ull << 10;
+  else if (unit == "M" || unit == "MiB") scale = 1ull << 20;
+  else if (unit == "G" || unit == "GiB") scale = 1ull << 30;
+  else return fail(Errc::kInvalidArgument, fmt::format("size \"{}\": unknown unit \"{}\"", text, unit), "use K, M or G (powers of 1024)");
+  if (value > kMaxMessageBytes / scale) {
+    return fail(Errc::kInvalidArgument, fmt::format("size \"{}\"", text), fmt::format("must be at most {}", format_size(kMaxMessageBytes)));
+  }
+  return value * scale;
+}
+
+std::string format_size(uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return fmt::format("{} GiB", bytes >> 30);
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return fmt::format("{} KiB", bytes >> 10);
+  return fmt::format("{} B", bytes);
+}
+
+}  // namespace railcheck::verbs

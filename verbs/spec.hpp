@@ -1,0 +1,64 @@
+#pragma once
+// What one test run is: the test kind, the verb, sizes, stop rule and queue shape. One
+// struct per concern, filled by the CLI (cli/) or the agent's JSON API (pods/), checked by
+// the same validate() in both, and carried to the server in the out-of-band hello so both
+// sides always run the same thing.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/error.hpp"
+
+namespace railcheck::verbs {
+
+enum class TestKind : uint8_t { kLatency, kBandwidth };
+enum class Op : uint8_t { kWrite, kRead, kSend };
+
+std::string_view to_string(TestKind kind) noexcept;  // "lat", "bw"
+std::string_view to_string(Op op) noexcept;          // "write", "read", "send"
+Result<TestKind> parse_test_kind(std::string_view text);
+Result<Op> parse_op(std::string_view text);
+
+// Bounds shared by every front end (CLI, agent API).
+inline constexpr uint64_t kMaxMessageBytes = 1ull << 30;  // 1 GiB
+inline constexpr uint64_t kMaxIters = 1'000'000'000;
+inline constexpr double kMaxDurationS = 3600;
+inline constexpr uint32_t kMaxQps = 64;
+inline constexpr uint32_t kMaxTxDepth = 8192;
+inline constexpr size_t kMaxSizes = 64;
+
+struct RunSpec {
+  TestKind kind = TestKind::kLatency;
+  Op op = Op::kWrite;
+  std::vector<uint64_t> sizes_bytes{2};
+  uint64_t iters = 1000;     // per size, counted after the warm-up; unused when duration_s > 0
+  double duration_s = 0;     // > 0: each size runs this long instead of `iters`
+  uint64_t warmup_iters = 100;
+  uint32_t qps = 1;          // bandwidth only
+  uint32_t tx_depth = 128;   // outstanding work requests per QP (bandwidth)
+  bool bidir = false;        // bandwidth only: both sides send at once
+
+  [[nodiscard]] bool duration_mode() const noexcept { return duration_s > 0; }
+  [[nodiscard]] uint64_t max_size_bytes() const noexcept;
+};
+
+// The sizes perftest's -a covers: 2 B .. 8 MiB, powers of two.
+std::vector<uint64_t> sweep_sizes();
+
+// Checks every bound and combination; the error names the field, the value and the range.
+Result<void> validate(const RunSpec& spec);
+
+nlohmann::json to_json(const RunSpec& spec);
+// Reads and validates a spec; unknown fields are errors, missing fields keep their defaults.
+Result<RunSpec> spec_from_json(const nlohmann::json& j);
+
+// Parses "2", "64K", "4KiB", "1M", "8MiB" into bytes.
+Result<uint64_t> parse_size(std::string_view text);
+// "2 B", "64 KiB", "8 MiB".
+std::string format_size(uint64_t bytes);
+
+}  // namespace railcheck::verbs

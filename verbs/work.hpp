@@ -1,0 +1,100 @@
+#pragma once
+// The pieces every test loop shares: prebuilt work requests (posting changes two fields, no
+// allocation), completion checks that turn a failed work completion into an Error naming
+// the status and its likely cause, and the watch on the out-of-band socket that tells a
+// responder when the initiator is done. The verb is a template parameter: the hot loop
+// never branches on it.
+
+#include <infiniband/verbs.h>
+
+#include <cstdint>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "verbs/endpoint.hpp"
+#include "verbs/oob.hpp"
+#include "verbs/spec.hpp"
+
+namespace railcheck::verbs {
+
+template <Op kOp>
+constexpr ibv_wr_opcode kWrOpcode = kOp == Op::kWrite ? IBV_WR_RDMA_WRITE : kOp == Op::kRead ? IBV_WR_RDMA_READ : IBV_WR_SEND;
+
+inline constexpr unsigned kSignaled = IBV_SEND_SIGNALED;
+inline constexpr unsigned kInline = IBV_SEND_INLINE;
+
+// One QP's send and receive work requests, built once per message size.
+struct QpWork {
+  ibv_sge send_sge{};
+  ibv_send_wr send_wr{};
+  ibv_sge recv_sge{};
+  ibv_recv_wr recv_wr{};
+};
+
+// Builds QP `qp`'s requests for messages of `bytes`: sends from the tx region to the peer's
+// rx region (write, send) or reads the peer's tx region into the rx region (read).
+template <Op kOp>
+QpWork make_work(const Endpoint& ep, size_t qp, uint64_t bytes) {
+  QpWork w;
+  const bool read = kOp == Op::kRead;
+  w.send_sge = {.addr = reinterpret_cast<uint64_t>(read ? ep.rx(qp) : ep.tx(qp)),
+                .length = static_cast<uint32_t>(bytes),
+                .lkey = ep.lkey()};
+  w.send_wr.wr_id = qp;
+  w.send_wr.sg_list = &w.send_sge;
+  w.send_wr.num_sge = 1;
+  w.send_wr.opcode = kWrOpcode<kOp>;
+  if (kOp != Op::kSend) {
+    w.send_wr.wr.rdma.remote_addr = read ? ep.remote_tx(qp) : ep.remote_rx(qp);
+    w.send_wr.wr.rdma.rkey = ep.remote_rkey();
+  }
+  // A receive covers the whole region, so receives posted for one size serve the next.
+  w.recv_sge = {.addr = reinterpret_cast<uint64_t>(ep.rx(qp)),
+                .length = static_cast<uint32_t>(ep.region_bytes()),
+                .lkey = ep.lkey()};
+  w.recv_wr.wr_id = qp;
+  w.recv_wr.sg_list = &w.recv_sge;
+  w.recv_wr.num_sge = 1;
+  return w;
+}
+
+// Send flags for a message of `bytes`: inline when it fits (never for reads).
+template <Op kOp>
+unsigned base_send_flags(const Endpoint& ep, uint64_t bytes) {
+  return (kOp != Op::kRead && bytes <= ep.max_inline_bytes()) ? kInline : 0u;
+}
+
+// A failed completion as an Error: the status, the opcode, and what usually causes it.
+Error completion_error(const ibv_wc& wc);
+
+// Posts one send-queue request; the error names the call and errno.
+inline Result<void> post_send(ibv_qp* qp, ibv_send_wr& wr) {
+  ibv_send_wr* bad = nullptr;
+  if (int rc = ibv_post_send(qp, &wr, &bad); rc != 0) return std::unexpected(Error::system("ibv_post_send", rc));
+  return {};
+}
+
+inline Result<void> post_recv(ibv_qp* qp, ibv_recv_wr& wr) {
+  ibv_recv_wr* bad = nullptr;
+  if (int rc = ibv_post_recv(qp, &wr, &bad); rc != 0) return std::unexpected(Error::system("ibv_post_recv", rc));
+  return {};
+}
+
+// Watches the OOB socket from inside a loop: the initiator's {"type":"done"} ends the
+// responder's loop; EOF or garbage is an error ("peer vanished").
+class PeerWatch {
+ public:
+  explicit PeerWatch(OobSocket& oob) : oob_(oob) {}
+  // Cheap when nothing arrived (one poll() with zero timeout). Returns true once done.
+  Result<bool> check();
+  [[nodiscard]] bool done() const noexcept { return done_.has_value(); }
+  [[nodiscard]] const nlohmann::json& done_message() const { return *done_; }
+
+ private:
+  OobSocket& oob_;
+  std::optional<nlohmann::json> done_;
+};
+
+}  // namespace railcheck::verbs
