@@ -205,6 +205,14 @@ std::string OobSocket::local_address() const {
   return sockaddr_text(ss, false);
 }
 
+OobListener& OobListener::operator=(OobListener&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
 OobListener::~OobListener() {
   if (fd_ >= 0) ::close(fd_);
 }

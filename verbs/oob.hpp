@@ -53,7 +53,7 @@ class OobListener {
  public:
   OobListener() = default;
   OobListener(OobListener&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OobListener& operator=(OobListener&&) = delete;
+  OobListener& operator=(OobListener&& other) noexcept;
   OobListener(const OobListener&) = delete;
   ~OobListener();
 

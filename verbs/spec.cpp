@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 namespace railcheck::verbs {
@@ -87,16 +89,27 @@ nlohmann::json to_json(const RunSpec& spec) {
 
 namespace {
 
+// Whether `v` holds a T without conversion: nlohmann would silently wrap -1 into an
+// unsigned field or truncate 2.5 into an integer one.
+template <class T>
+bool holds(const nlohmann::json& v) {
+  if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
+  else if constexpr (std::is_unsigned_v<T>) {
+    return v.is_number_integer() && (v.is_number_unsigned() || v.get<int64_t>() >= 0) &&
+           v.get<uint64_t>() <= std::numeric_limits<T>::max();
+  }
+  else if constexpr (std::is_floating_point_v<T>) return v.is_number();
+  else if constexpr (std::is_same_v<T, std::string>) return v.is_string();
+  else return v.is_array() && std::ranges::all_of(v, [](const nlohmann::json& e) { return holds<typename T::value_type>(e); });
+}
+
 // Reads field `key` of `j` into `out` when present; the error names the field.
 template <class T>
 Result<void> read_field(const nlohmann::json& j, const char* key, T& out) {
   auto it = j.find(key);
   if (it == j.end()) return {};
-  try {
-    out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    return fail(Errc::kInvalidArgument, fmt::format("spec.{}: {} has the wrong type", key, it->dump()));
-  }
+  if (!holds<T>(*it)) return fail(Errc::kInvalidArgument, fmt::format("spec.{}: {} has the wrong type", key, it->dump()));
+  out = it->get<T>();
   return {};
 }
 
