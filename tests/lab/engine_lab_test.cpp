@@ -231,3 +231,51 @@ TEST_F(EngineLab, TableOutputHasOneRowPerSize) {
 
 }  // namespace
 }  // namespace railcheck
+
+namespace railcheck {
+namespace {
+
+// Device choice: by netdev, by the pod's network-status rail, and the route's error.
+TEST_F(EngineLab, ClientAndServerChooseTheDeviceByRailFromNetworkStatus) {
+  const lab::Pod& s = map_.pods[1];
+  const lab::Pod& c = map_.pods[0];
+  const lab::RailPort& last = s.rails.back();
+  BackgroundProcess srv(lab::in_pod(s, kBin + " serve --rail " + last.interface + " --podinfo " + s.podinfo));
+  ASSERT_TRUE(srv.wait_for_output("listening", 10000)) << srv.output();
+  auto r = run_command(lab::in_pod(c, kBin + " lat -n 50 --format json " + s.eth0 + " --rail " +
+                                          c.rails.back().interface + " --podinfo " + c.podinfo));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto doc = json::parse(r.out);
+  EXPECT_EQ(doc.at("local").at("device"), c.rails.back().rdma_device);
+  EXPECT_EQ(doc.at("remote").at("device"), last.rdma_device);
+  EXPECT_EQ(doc.at("local").at("gid"), "::ffff:" + c.rails.back().ip);
+}
+
+TEST_F(EngineLab, ClientChoosesTheDeviceByNetdev) {
+  auto srv = serve();
+  auto r = run_command(lab::in_pod(client(), kBin + " bw -n 50 --format json " + server().eth0 + " --netdev " +
+                                                 client().rails[0].netdev));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("local").at("device"), client().rails[0].rdma_device);
+}
+
+TEST_F(EngineLab, UnknownRailNamesThePodsInterfaces) {
+  // The device is resolved once connected (the route may decide it), so a server must listen.
+  auto srv = serve();
+  auto r = run_command(lab::in_pod(client(), kBin + " lat " + server().eth0 + " --rail net9 --podinfo " + client().podinfo));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("rail net9 is not in this pod's network-status"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("net1"), std::string::npos) << r.err;
+}
+
+TEST_F(EngineLab, RouteThroughANonRdmaInterfaceSaysHowToChoose) {
+  auto srv = serve();
+  // No --device: the route to the peer's eth0 leaves through this pod's eth0, which has no RDMA device.
+  auto r = run_command(lab::in_pod(client(), kBin + " lat -n 10 " + server().eth0));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no RDMA device has " + client().eth0), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--rail"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace railcheck
