@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstring>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -405,6 +406,14 @@ Result<void> prepare_size(LoopContext& c, uint64_t bytes, bool initiator) {
   // The ping-pong byte of this size starts at 0 on both sides (values run 1..255).
   ep.rx(0)[bytes - 1] = 0;
   ep.tx(0)[bytes - 1] = 0;
+  if (c.spec.kind == TestKind::kBandwidth) {
+    // Every sender's region holds the pattern and every receiver's starts zeroed, so
+    // check_data() can prove the bytes arrived (not just that completions did).
+    for (size_t q = 0; q < ep.qp_count(); ++q) {
+      fill_pattern(ep.tx(q), bytes, q);
+      std::memset(ep.rx(q), 0, bytes);
+    }
+  }
   const bool receives = c.spec.op == Op::kSend &&
                         (c.spec.kind == TestKind::kLatency || !initiator || c.spec.bidir);
   if (!receives) return {};
@@ -412,6 +421,25 @@ Result<void> prepare_size(LoopContext& c, uint64_t bytes, bool initiator) {
     QpWork w = make_work<Op::kSend>(ep, q, bytes);
     while (ep.posted_recvs()[q] < ep.rx_depth()) {
       if (auto ok = repost_recv(ep, w, q); !ok) return ok;
+    }
+  }
+  return {};
+}
+
+bool receives_data(const RunSpec& spec, bool initiator) noexcept {
+  if (spec.kind != TestKind::kBandwidth) return false;
+  if (spec.bidir) return true;
+  return spec.op == Op::kRead ? initiator : !initiator;
+}
+
+Result<void> check_data(LoopContext& c, uint64_t bytes, bool initiator) {
+  if (!receives_data(c.spec, initiator)) return {};
+  for (size_t q = 0; q < c.ep.qp_count(); ++q) {
+    if (auto at = find_pattern_mismatch(c.ep.rx(q), bytes, q)) {
+      return fail(Errc::kPeer,
+                  fmt::format("data check failed: QP {} received {} messages whose byte {} differs from what was sent",
+                              q, format_size(bytes), *at),
+                  "the NIC or the path corrupts or drops data: check the link (rdma statistic, ethtool -S)");
     }
   }
   return {};

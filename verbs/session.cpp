@@ -48,6 +48,24 @@ Result<void> run_sizes(LoopContext& ctx, bool initiator, RunRecord& rec, const S
                            initiator ? "client" : "server", format_size(bytes), e.what);
       return std::unexpected(e);
     }
+    // Bandwidth: both sides check what they received; the server's verdict comes back so
+    // that the client never reports figures for data that did not arrive intact.
+    if (ctx.spec.kind == TestKind::kBandwidth) {
+      auto checked = check_data(ctx, bytes, initiator);
+      if (initiator) {
+        if (!checked) return give_up(ctx.oob, "error", checked.error());
+        auto verdict = expect(ctx.oob, "checked", ctx.progress_timeout);
+        if (!verdict) return std::unexpected(verdict.error());
+        if (!verdict->value("ok", false)) {
+          return fail(Errc::kPeer, "server: " + verdict->value("reason", std::string("data check failed")));
+        }
+      } else {
+        nlohmann::json verdict{{"type", "checked"}, {"ok", checked.has_value()}};
+        if (!checked) verdict["reason"] = checked.error().message();
+        if (auto ok = ctx.oob.send(verdict, ctx.progress_timeout); !ok) return ok;
+        if (!checked) return std::unexpected(checked.error());
+      }
+    }
     if (on_size) on_size(rec, *outcome);
     rec.sizes.push_back(std::move(*outcome));
   }

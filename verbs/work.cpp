@@ -24,6 +24,23 @@ Error completion_error(const ibv_wc& wc) {
                      hint);
 }
 
+namespace {
+uint8_t pattern_byte(uint64_t i, uint64_t bytes, size_t qp) noexcept {
+  return static_cast<uint8_t>((i * 131 + (i >> 8) * 7 + bytes + qp * 17) & 0xff);
+}
+}  // namespace
+
+void fill_pattern(uint8_t* data, uint64_t bytes, size_t qp) noexcept {
+  for (uint64_t i = 0; i < bytes; ++i) data[i] = pattern_byte(i, bytes, qp);
+}
+
+std::optional<uint64_t> find_pattern_mismatch(const uint8_t* data, uint64_t bytes, size_t qp) noexcept {
+  for (uint64_t i = 0; i < bytes; ++i) {
+    if (data[i] != pattern_byte(i, bytes, qp)) return i;
+  }
+  return std::nullopt;
+}
+
 Result<bool> PeerWatch::check() {
   if (done_) return true;
   if (!oob_.readable_now()) return false;

@@ -26,12 +26,34 @@ inline constexpr unsigned kSignaled = IBV_SEND_SIGNALED;
 inline constexpr unsigned kInline = IBV_SEND_INLINE;
 
 // One QP's send and receive work requests, built once per message size.
+// The work requests point at their own scatter/gather entries, so a copy must re-point them
+// (a copied request pointing into the original would send whatever memory is there now).
 struct QpWork {
   ibv_sge send_sge{};
   ibv_send_wr send_wr{};
   ibv_sge recv_sge{};
   ibv_recv_wr recv_wr{};
+
+  QpWork() = default;
+  QpWork(const QpWork& o) noexcept : send_sge(o.send_sge), send_wr(o.send_wr), recv_sge(o.recv_sge), recv_wr(o.recv_wr) {
+    repoint();
+  }
+  QpWork& operator=(const QpWork& o) noexcept {
+    send_sge = o.send_sge, send_wr = o.send_wr, recv_sge = o.recv_sge, recv_wr = o.recv_wr;
+    repoint();
+    return *this;
+  }
+  void repoint() noexcept {
+    send_wr.sg_list = &send_sge;
+    recv_wr.sg_list = &recv_sge;
+  }
 };
+
+// The data pattern a sender puts in QP `qp`'s tx region for messages of `bytes`, so the
+// receiver can check that what arrived is what was sent.
+void fill_pattern(uint8_t* data, uint64_t bytes, size_t qp) noexcept;
+// The offset of the first byte that differs from the pattern; nullopt when all match.
+std::optional<uint64_t> find_pattern_mismatch(const uint8_t* data, uint64_t bytes, size_t qp) noexcept;
 
 // Builds QP `qp`'s requests for messages of `bytes`: sends from the tx region to the peer's
 // rx region (write, send) or reads the peer's tx region into the rx region (read).
