@@ -1,0 +1,39 @@
+#!/bin/bash
+# One lab session, the part shared by guest and host mode: set up the pods, show
+# them, run the command, record its exit status.
+#
+#   usage: session.sh CTL
+#
+# CTL is the run's control directory, written by lab/run: env.sh (the command's
+# environment plus the session settings LAB_CWD, LAB_QUIET, LAB_WORK_DIR,
+# LAB_RUN_MODE), cmd.sh (the command), lib/ (this script and pods.sh). It gets back
+# `rc` (the command's exit status) or `fail` (a one-line cause: the lab broke).
+# In the guest it runs chrooted in the host's root under `env -i`, stdout and
+# stderr on their virtio-serial ports; in host mode lab/run runs it directly.
+set -uo pipefail
+ctl=${1:?usage: session.sh CTL}
+# shellcheck source=/dev/null
+. "$ctl/env.sh"
+
+broke() {   # the lab itself failed: the caller exits 125
+    echo "$*" >"$ctl/fail"
+    exit 125
+}
+
+# The pod table goes to stderr (fd 3), unless -q.
+if [ "$LAB_QUIET" = 1 ]; then exec 3>/dev/null; else exec 3>&2; fi
+if ! bash "$ctl/lib/pods.sh" up "$LAB_PODS" "$LAB_RAILS" "$LAB_WORK_DIR" "$LAB_RUN_MODE" \
+        >&3 2>"$ctl/pods.err"; then
+    cat "$ctl/pods.err" >&2
+    broke "pod network setup failed: $(grep -m1 'failed' "$ctl/pods.err" || tail -n 1 "$ctl/pods.err")"
+fi
+[ ! -s "$ctl/pods.err" ] || cat "$ctl/pods.err" >&2   # warnings
+
+cd "$LAB_CWD" || broke "cannot cd to $LAB_CWD"
+unset LAB_CWD LAB_QUIET LAB_WORK_DIR LAB_RUN_MODE   # session settings, not the command's
+# cmd.sh is one `exec ...` line: a subshell runs it without a bash of its own.
+# shellcheck source=/dev/null
+(. "$ctl/cmd.sh") </dev/null 3>&-
+rc=$?
+echo "$rc" >"$ctl/rc"
+exit "$rc"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every railcheck test on this machine, installing what it needs first:
+#   unit     on the host, no hardware needed;
+#   lab      real verbs over Soft-RoCE, inside one lab guest with 3 pods x 2 rails;
+#   labtool  lab/run's own behaviour (exit codes, timeouts, no stray qemu).
+# Usage: ./test.sh [unit|lab|labtool ...]   (default: all three)
+# Env: RAILCHECK_PRESET (ci, or dev/asan), RAILCHECK_JOBS (build parallelism).
+set -uo pipefail
+cd "$(dirname "$0")"
+preset=${RAILCHECK_PRESET:-ci}
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool)
+for s in "${stages[@]}"; do
+  case $s in unit|lab|labtool) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool)" >&2; exit 2 ;; esac
+done
+
+scripts/install-deps || exit 1
+cmake --preset "$preset" >/dev/null || { echo "test.sh: cmake configure failed" >&2; exit 1; }
+cmake --build --preset "$preset" ${RAILCHECK_JOBS:+-j "$RAILCHECK_JOBS"} || { echo "test.sh: build failed" >&2; exit 1; }
+
+build=build/$preset
+summary=()
+total_pass=0 total_fail=0
+run_stage() {  # name, command...: runs one ctest stage, records its counts
+  local name=$1 log; shift
+  log=$(mktemp)
+  echo "== $name tests"
+  "$@" 2>&1 | tee "$log"
+  local line pass fail
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  rm -f "$log"
+  if [ -z "$line" ]; then
+    summary+=("$name: did not run to completion")
+    total_fail=$((total_fail + 1))
+    return
+  fi
+  fail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+)/\1/' <<<"$line")
+  pass=$(( $(sed -E 's/.* out of ([0-9]+)/\1/' <<<"$line") - fail ))
+  summary+=("$name: $pass passed, $fail failed")
+  total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
+}
+
+for s in "${stages[@]}"; do
+  case $s in
+    unit) run_stage unit ctest --preset "$preset" ;;
+    lab) run_stage lab lab/run --pods 3 --rails 2 -- \
+           ctest --test-dir "$build" -L '^lab$' --output-on-failure --no-tests=error ;;
+    labtool) run_stage labtool env RAILCHECK_BIN_DIR="$PWD/$build/bin" \
+               ctest --test-dir "$build" -L '^labtool$' --output-on-failure --no-tests=error ;;
+  esac
+done
+
+echo "== summary"
+printf '  %s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
