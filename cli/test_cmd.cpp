@@ -121,7 +121,8 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
   sub.add_option("-D,--duration", o.duration_s, "Seconds per size instead of a fixed count (percentiles are kept)")
       ->check(CLI::Range(0.01, verbs::kMaxDurationS))
       ->excludes(iters);
-  sub.add_option("--warmup", o.warmup, "Warm-up iterations per size, not counted");
+  sub.add_option("--warmup", o.warmup, "Warm-up iterations per size, not counted (default: lat 100, bw 16 per QP)")
+      ->check(CLI::Range(int64_t{0}, static_cast<int64_t>(verbs::kMaxIters)));
   if (kind == verbs::TestKind::kBandwidth) {
     sub.add_option("-q,--qps", o.qps, "Queue pairs, used round-robin")->default_val(1);
     sub.add_option("-t,--tx-depth", o.tx_depth, "Outstanding sends per QP")->default_val(128);
