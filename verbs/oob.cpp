@@ -62,7 +62,7 @@ void tune(int fd) {
 
 }  // namespace
 
-OobSocket& OobSocket::operator=(OobSocket&& other) noexcept {
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
@@ -70,7 +70,7 @@ OobSocket& OobSocket::operator=(OobSocket&& other) noexcept {
   return *this;
 }
 
-OobSocket::~OobSocket() {
+UniqueFd::~UniqueFd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -87,16 +87,16 @@ Result<OobSocket> OobSocket::connect(const std::string& host, uint16_t port, Mil
   int last_errno = ECONNREFUSED;
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
     OobSocket s(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
-    if (s.fd_ < 0) {
+    if (s.fd_.get() < 0) {
       last_errno = errno;
       continue;
     }
-    if (::connect(s.fd_, ai->ai_addr, ai->ai_addrlen) != 0) {
+    if (::connect(s.fd_.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
       if (errno != EINPROGRESS) {
         last_errno = errno;
         continue;
       }
-      int ready = wait_fd(s.fd_, POLLOUT, deadline);
+      int ready = wait_fd(s.fd_.get(), POLLOUT, deadline);
       if (ready == 0) {
         return fail(Errc::kTimeout, fmt::format("connect to {}:{}", host, port),
                     fmt::format("no answer in {} ms: is the peer reachable and is `railcheck serve` running there?",
@@ -104,13 +104,13 @@ Result<OobSocket> OobSocket::connect(const std::string& host, uint16_t port, Mil
       }
       int err = 0;
       socklen_t len = sizeof err;
-      getsockopt(s.fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      getsockopt(s.fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
       if (ready < 0 || err != 0) {
         last_errno = ready < 0 ? errno : err;
         continue;
       }
     }
-    tune(s.fd_);
+    tune(s.fd_.get());
     return s;
   }
   return fail_errno(fmt::format("connect to {}:{}", host, port), last_errno,
@@ -120,7 +120,7 @@ Result<OobSocket> OobSocket::connect(const std::string& host, uint16_t port, Mil
 
 Result<void> OobSocket::write_all(const char* data, size_t n, Clock::time_point deadline) {
   while (n > 0) {
-    ssize_t w = ::send(fd_, data, n, MSG_NOSIGNAL);
+    ssize_t w = ::send(fd_.get(), data, n, MSG_NOSIGNAL);
     if (w > 0) {
       data += w;
       n -= static_cast<size_t>(w);
@@ -128,7 +128,7 @@ Result<void> OobSocket::write_all(const char* data, size_t n, Clock::time_point 
     }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (wait_fd(fd_, POLLOUT, deadline) <= 0) return fail(Errc::kTimeout, "sending to " + peer_name());
+      if (wait_fd(fd_.get(), POLLOUT, deadline) <= 0) return fail(Errc::kTimeout, "sending to " + peer_name());
       continue;
     }
     return fail_errno("sending to " + peer_name(), errno, "the peer closed the connection");
@@ -138,7 +138,7 @@ Result<void> OobSocket::write_all(const char* data, size_t n, Clock::time_point 
 
 Result<void> OobSocket::read_all(char* data, size_t n, Clock::time_point deadline) {
   while (n > 0) {
-    ssize_t r = ::recv(fd_, data, n, 0);
+    ssize_t r = ::recv(fd_.get(), data, n, 0);
     if (r > 0) {
       data += r;
       n -= static_cast<size_t>(r);
@@ -147,7 +147,7 @@ Result<void> OobSocket::read_all(char* data, size_t n, Clock::time_point deadlin
     if (r == 0) return fail(Errc::kPeer, "peer " + peer_name() + " closed the connection");
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      int ready = wait_fd(fd_, POLLIN, deadline);
+      int ready = wait_fd(fd_.get(), POLLIN, deadline);
       if (ready == 0) return fail(Errc::kTimeout, "waiting for " + peer_name());
       if (ready < 0) return fail_errno("waiting for " + peer_name(), errno);
       continue;
@@ -187,41 +187,29 @@ Result<nlohmann::json> OobSocket::receive(Millis timeout) {
 }
 
 bool OobSocket::readable_now() const noexcept {
-  pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+  pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
   return ::poll(&p, 1, 0) > 0;
 }
 
 std::string OobSocket::peer_name() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "peer";
+  if (getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "peer";
   return sockaddr_text(ss, true);
 }
 
 std::string OobSocket::local_address() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  if (getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
   return sockaddr_text(ss, false);
-}
-
-OobListener& OobListener::operator=(OobListener&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-OobListener::~OobListener() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 Result<OobListener> OobListener::listen(const std::string& address, uint16_t port) {
   OobListener l(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (l.fd_ < 0) return fail_errno("socket", errno);
+  if (l.fd_.get() < 0) return fail_errno("socket", errno);
   int one = 1;
-  setsockopt(l.fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(l.fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
@@ -229,21 +217,21 @@ Result<OobListener> OobListener::listen(const std::string& address, uint16_t por
   if (!address.empty() && inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1) {
     return fail(Errc::kInvalidArgument, fmt::format("listen address \"{}\"", address), "give an IPv4 address");
   }
-  if (::bind(l.fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+  if (::bind(l.fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     return fail_errno(fmt::format("bind {}:{}", address.empty() ? "0.0.0.0" : address, port), errno,
                       errno == EADDRINUSE ? "another server already listens there: choose --port" : "");
   }
-  if (::listen(l.fd_, 16) != 0) return fail_errno("listen", errno);
+  if (::listen(l.fd_.get(), 16) != 0) return fail_errno("listen", errno);
   return l;
 }
 
 Result<OobSocket> OobListener::accept(Millis timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
-    int ready = wait_fd(fd_, POLLIN, deadline);
+    int ready = wait_fd(fd_.get(), POLLIN, deadline);
     if (ready == 0) return fail(Errc::kTimeout, "waiting for a client");
     if (ready < 0) return fail_errno("waiting for a client", errno);
-    int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd >= 0) {
       tune(fd);
       return OobSocket(fd);
@@ -255,7 +243,7 @@ Result<OobSocket> OobListener::accept(Millis timeout) {
 uint16_t OobListener::port() const {
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+  getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&sa), &len);
   return ntohs(sa.sin_port);
 }
 

@@ -18,16 +18,27 @@ inline constexpr uint32_t kMaxOobMessageBytes = 4u << 20;  // a sane cap on one 
 
 using Millis = std::chrono::milliseconds;
 
+// Owns one file descriptor (move-only; closed on destruction).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
 // A connected TCP socket (move-only).
 class OobSocket {
  public:
   OobSocket() = default;
   explicit OobSocket(int fd) noexcept : fd_(fd) {}
-  OobSocket(OobSocket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OobSocket& operator=(OobSocket&& other) noexcept;
-  OobSocket(const OobSocket&) = delete;
-  OobSocket& operator=(const OobSocket&) = delete;
-  ~OobSocket();
 
   // Resolves host (name or address) and connects within `timeout`.
   static Result<OobSocket> connect(const std::string& host, uint16_t port, Millis timeout);
@@ -38,24 +49,20 @@ class OobSocket {
   // True when the peer has sent data or closed; never blocks (used between spins).
   [[nodiscard]] bool readable_now() const noexcept;
 
-  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   [[nodiscard]] std::string peer_name() const;   // "10.233.0.11:18515"
   [[nodiscard]] std::string local_address() const;  // our IP on this connection
 
  private:
   Result<void> write_all(const char* data, size_t n, std::chrono::steady_clock::time_point deadline);
   Result<void> read_all(char* data, size_t n, std::chrono::steady_clock::time_point deadline);
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 // A listening TCP socket (move-only).
 class OobListener {
  public:
   OobListener() = default;
-  OobListener(OobListener&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OobListener& operator=(OobListener&& other) noexcept;
-  OobListener(const OobListener&) = delete;
-  ~OobListener();
 
   // Listens on address:port ("" or "0.0.0.0": every address; port 0: any free port).
   static Result<OobListener> listen(const std::string& address, uint16_t port);
@@ -65,7 +72,7 @@ class OobListener {
 
  private:
   explicit OobListener(int fd) noexcept : fd_(fd) {}
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace railcheck::verbs
