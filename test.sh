@@ -2,16 +2,17 @@
 # Runs every railcheck test on this machine, installing what it needs first:
 #   unit     on the host, no hardware needed;
 #   lab      real verbs over Soft-RoCE, inside one lab guest with 3 pods x 2 rails;
-#   labtool  lab/run's own behaviour (exit codes, timeouts, no stray qemu).
-# Usage: ./test.sh [unit|lab|labtool ...]   (default: all three)
+#   labtool  lab/run's own behaviour (exit codes, timeouts, no stray qemu);
+#   labnodes tests between two lab guests ("nodes"): rdma_cm.
+# Usage: ./test.sh [unit|lab|labtool|labnodes ...]   (default: all four)
 # Env: RAILCHECK_PRESET (ci, or dev/asan), RAILCHECK_JOBS (build parallelism).
 set -uo pipefail
 cd "$(dirname "$0")"
 preset=${RAILCHECK_PRESET:-ci}
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool)
+[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool labnodes)
 for s in "${stages[@]}"; do
-  case $s in unit|lab|labtool) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool)" >&2; exit 2 ;; esac
+  case $s in unit|lab|labtool|labnodes) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool, labnodes)" >&2; exit 2 ;; esac
 done
 
 scripts/install-deps || exit 1
@@ -45,8 +46,8 @@ for s in "${stages[@]}"; do
     unit) run_stage unit ctest --preset "$preset" ;;
     lab) run_stage lab lab/run --pods 3 --rails 2 -- \
            ctest --test-dir "$build" -L '^lab$' --output-on-failure --no-tests=error ;;
-    labtool) run_stage labtool env RAILCHECK_BIN_DIR="$PWD/$build/bin" \
-               ctest --test-dir "$build" -L '^labtool$' --output-on-failure --no-tests=error ;;
+    labtool|labnodes) run_stage "$s" env RAILCHECK_BIN_DIR="$PWD/$build/bin" \
+               ctest --test-dir "$build" -L "^$s\$" --output-on-failure --no-tests=error ;;
   esac
 done
 

@@ -34,6 +34,7 @@ struct TestOptions {
   std::string output;
   double timeout_s = 10;
   double connect_timeout_s = 5;
+  bool rdma_cm = false;
 };
 
 Result<verbs::RunSpec> build_spec(const TestOptions& o, verbs::TestKind kind) {
@@ -85,6 +86,7 @@ int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
       .port = static_cast<uint16_t>(o.port),
       .device_for = [&](const std::string& ip) { return resolve_device(o.device, ip); },
       .spec = *spec,
+      .rdma_cm = o.rdma_cm,
       .connect_timeout = verbs::Millis(static_cast<int64_t>(o.connect_timeout_s * 1000)),
       .progress_timeout = verbs::Millis(static_cast<int64_t>(o.timeout_s * 1000))};
   bool header_done = false;
@@ -128,6 +130,8 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
     sub.add_option("-t,--tx-depth", o.tx_depth, "Outstanding sends per QP")->default_val(128);
     sub.add_flag("-b,--bidir", o.bidir, "Both sides send at once; the figures are the sum of both directions");
   }
+  sub.add_flag("-R,--rdma-cm", o.rdma_cm,
+               "Connect the QPs through rdma_cm (address and route resolved by the CM) instead of the OOB exchange");
   sub.add_option("--format", o.format, "table (default) or json (schema railcheck.run/v1)")
       ->check(CLI::IsMember({"table", "json"}));
   sub.add_option("-o,--output", o.output, "Write the result to FILE instead of stdout");

@@ -40,6 +40,7 @@ nlohmann::json run_to_json(const verbs::RunRecord& run) {
           {"local", endpoint_json(run.local)},
           {"remote", endpoint_json(run.remote)},
           {"path_mtu", run.path_mtu_bytes},
+          {"connection", run.rdma_cm ? "rdma_cm" : "oob"},
           {"clock", run.clock},
           {"results", std::move(sizes)}};
 }

@@ -14,10 +14,10 @@ std::string run_header(const verbs::RunRecord& run) {
       "railcheck {} {}: {}{}\n"
       "  local  {} gid[{}] {} {}\n"
       "  remote {} gid[{}] {} {} via {}\n"
-      "  path MTU {}, clock {}\n",
+      "  path MTU {}, clock {}{}\n",
       verbs::to_string(s.kind), verbs::to_string(s.op), mode, shape, run.local.device, run.local.gid_index,
       run.local.gid, run.local.gid_type, run.remote.device, run.remote.gid_index, run.remote.gid, run.remote.gid_type,
-      run.peer, run.path_mtu_bytes, run.clock);
+      run.peer, run.path_mtu_bytes, run.clock, run.rdma_cm ? ", connected with rdma_cm" : "");
 }
 
 std::string size_columns(const verbs::RunSpec& spec) {

@@ -58,6 +58,10 @@ class Endpoint {
   // Moves every QP to RTR then RTS against the peer's QPs; path MTU = min of both ports.
   Result<void> connect(const EndpointInfo& remote);
 
+  // The rdma_cm path (verbs/cm.hpp) moves the QPs itself, then records what connect() would.
+  void set_remote(const EndpointInfo& remote) { remote_ = remote; }
+  void set_path_mtu(uint32_t bytes) noexcept { path_mtu_bytes_ = bytes; }
+
   [[nodiscard]] ibv_cq* cq() const noexcept { return cq_.get(); }
   [[nodiscard]] ibv_qp* qp(size_t i) const noexcept { return qps_[i].get(); }
   [[nodiscard]] size_t qp_count() const noexcept { return qps_.size(); }

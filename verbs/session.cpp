@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "verbs/cm.hpp"
+#include "verbs/port_attrs.hpp"
+
 namespace railcheck::verbs {
 namespace {
 
@@ -72,6 +75,13 @@ Result<void> run_sizes(LoopContext& ctx, bool initiator, RunRecord& rec, const S
   return {};
 }
 
+// The IPv4 address of an endpoint's RoCE GID (what rdma_cm binds or resolves).
+Result<std::string> endpoint_ipv4(const EndpointInfo& e) {
+  if (e.gid.starts_with("::ffff:")) return e.gid.substr(7);
+  return fail(Errc::kUnsupported, fmt::format("{} has no IPv4 GID (gid {})", e.device, e.gid),
+              "--rdma-cm needs an IPv4 address on the RDMA interface; connect without --rdma-cm");
+}
+
 }  // namespace
 
 Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_size) {
@@ -85,15 +95,27 @@ Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_si
   if (!ep) return give_up(*oob, "error", ep.error());
 
   RunRecord rec{.spec = opt.spec, .peer = oob->peer_name(), .local = (*ep)->info(), .remote = {},
-                .path_mtu_bytes = 0, .clock = clock.description(), .sizes = {}};
-  nlohmann::json hello{{"type", "hello"}, {"proto", "railcheck"}, {"version", kProtocolVersion},
-                       {"spec", to_json(opt.spec)}, {"endpoint", to_json(rec.local)}};
+                .path_mtu_bytes = 0, .clock = clock.description(), .rdma_cm = false, .sizes = {}};
+  rec.rdma_cm = opt.rdma_cm;
+  nlohmann::json hello{{"type", "hello"},          {"proto", "railcheck"}, {"version", kProtocolVersion},
+                       {"spec", to_json(opt.spec)}, {"endpoint", to_json(rec.local)}, {"rdma_cm", opt.rdma_cm}};
   if (auto ok = oob->send(hello, opt.progress_timeout); !ok) return std::unexpected(ok.error());
   auto accept = expect(*oob, "accept", opt.progress_timeout);
   if (!accept) return std::unexpected(accept.error());
   auto remote = endpoint_from_json(accept->value("endpoint", nlohmann::json::object()));
   if (!remote) return std::unexpected(remote.error());
-  if (auto ok = (*ep)->connect(*remote); !ok) return give_up(*oob, "error", ok.error());
+  CmConnections cm;  // lives as long as the run: its ids hold the connections
+  if (opt.rdma_cm) {
+    auto src = endpoint_ipv4(rec.local);
+    if (!src) return give_up(*oob, "error", src.error());
+    auto conns = cm_connect(**ep, *src, accept->value("cm_addr", ""), accept->value("cm_port", uint16_t{0}),
+                            opt.progress_timeout);
+    if (!conns) return give_up(*oob, "error", conns.error());
+    cm = std::move(*conns);
+    (*ep)->set_remote(*remote);
+  } else if (auto ok = (*ep)->connect(*remote); !ok) {
+    return give_up(*oob, "error", ok.error());
+  }
   rec.remote = *remote;
   rec.path_mtu_bytes = (*ep)->path_mtu_bytes();
 
@@ -135,14 +157,30 @@ Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt) {
   if (!dev) return give_up(oob, "refuse", dev.error());
   auto ep = Endpoint::open(*dev, *spec);
   if (!ep) return give_up(oob, "refuse", ep.error());
-  if (auto ok = (*ep)->connect(*remote); !ok) return give_up(oob, "refuse", ok.error());
+  const bool use_cm = hello->value("rdma_cm", false);
+  nlohmann::json accept{{"type", "accept"}, {"endpoint", to_json((*ep)->info())}};
+  CmConnections cm;  // lives as long as the run: its ids hold the connections
+  if (use_cm) {
+    auto ip = endpoint_ipv4((*ep)->info());
+    if (!ip) return give_up(oob, "refuse", ip.error());
+    auto listener = cm_listen(*ip);
+    if (!listener) return give_up(oob, "refuse", listener.error());
+    cm = std::move(*listener);
+    accept["cm_addr"] = *ip;
+    accept["cm_port"] = cm_port(cm);
+  } else if (auto ok = (*ep)->connect(*remote); !ok) {
+    return give_up(oob, "refuse", ok.error());
+  }
+  if (auto ok = oob.send(accept, opt.progress_timeout); !ok) return std::unexpected(ok.error());
+  if (use_cm) {
+    if (auto ok = cm_accept(cm, **ep, opt.progress_timeout); !ok) return give_up(oob, "error", ok.error());
+    (*ep)->set_remote(*remote);
+  }
 
   Clock clock;
   RunRecord rec{.spec = *spec, .peer = oob.peer_name(), .local = (*ep)->info(), .remote = *remote,
-                .path_mtu_bytes = (*ep)->path_mtu_bytes(), .clock = clock.description(), .sizes = {}};
-  if (auto ok = oob.send({{"type", "accept"}, {"endpoint", to_json(rec.local)}}, opt.progress_timeout); !ok) {
-    return std::unexpected(ok.error());
-  }
+                .path_mtu_bytes = (*ep)->path_mtu_bytes(), .clock = clock.description(), .rdma_cm = use_cm,
+                .sizes = {}};
   LoopContext ctx{.ep = **ep, .oob = oob, .clock = clock, .spec = *spec, .progress_timeout = opt.progress_timeout};
   if (auto ok = run_sizes(ctx, false, rec, {}); !ok) return std::unexpected(ok.error());
   auto bye = expect(oob, "bye", opt.progress_timeout);

@@ -27,6 +27,7 @@ struct RunRecord {
   EndpointInfo remote;
   uint32_t path_mtu_bytes = 0;
   std::string clock;          // timestamp source
+  bool rdma_cm = false;       // QPs connected through rdma_cm rather than the OOB exchange
   std::vector<SizeOutcome> sizes;
 };
 
@@ -39,6 +40,7 @@ struct ClientOptions {
   uint16_t port = kDefaultPort;
   DeviceResolver device_for;
   RunSpec spec;
+  bool rdma_cm = false;       // connect the QPs through rdma_cm (the OOB channel still carries the spec)
   Millis connect_timeout{5000};
   Millis progress_timeout{10000};
 };
