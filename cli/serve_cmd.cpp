@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -19,7 +20,10 @@ namespace railcheck::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true); }
+// The first Ctrl-C stops after the current client; a second one stops at once.
+extern "C" void on_signal(int) {
+  if (g_stop.exchange(true)) std::_Exit(130);
+}
 
 struct ServeOptions {
   DeviceChoice device;
