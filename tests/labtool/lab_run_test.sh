@@ -66,6 +66,9 @@ usage_case "no command" --pods 2
 usage_case "no command after --" --
 usage_case "unknown option" --bogus -- true
 usage_case "--timeout abc" --timeout abc -- true
+usage_case "--nodes 3" --nodes 3 -- true
+usage_case "--nodes 2 --pods 3" --nodes 2 --pods 3 -- true
+usage_case "--nodes 2 --mode host" --nodes 2 --mode host -- true
 check "usage errors start no qemu" no_stray "$id-usage"
 rc=0
 "$run" --help >out 2>err || rc=$?
@@ -122,12 +125,17 @@ ls /run/railcheck-lab/pods/pod0/podinfo >podinfo-files.txt
 rdma link >rdma-link.txt
 # ib_write_bw: server in pod1 on its rxe device; once it listens, the client in
 # pod0, with pod1's eth0 IP as the out-of-band (TCP) peer.
-ip netns exec pod1 timeout 120 ib_write_bw -d rxe_p1n1 -s 65536 -n 500 >bw-server.txt 2>&1 &
+# perftest's default GID 0 is the link-local IPv6 one, which every rail netdev of the
+# initial netns shares a prefix with: it intermittently hangs under load. Use the IPv4
+# RoCEv2 GID, as railcheck does.
+gidx() { for i in $(seq 0 15); do case $(cat "/sys/class/infiniband/$1/ports/1/gids/$i") in
+    0000:0000:0000:0000:0000:ffff:*) echo "$i"; return ;; esac; done; echo 1; }
+ip netns exec pod1 timeout 120 ib_write_bw -d rxe_p1n1 -x "$(gidx rxe_p1n1)" -s 65536 -n 500 >bw-server.txt 2>&1 &
 for try in $(seq 240); do
     ip netns exec pod1 ss -Hltn 'sport = :18515' | grep -q . && break
     sleep 0.5
 done
-ip netns exec pod0 timeout 120 ib_write_bw -d rxe_p0n1 -s 65536 -n 500 10.233.0.11 >bw-client.txt 2>&1
+ip netns exec pod0 timeout 120 ib_write_bw -d rxe_p0n1 -x "$(gidx rxe_p0n1)" -s 65536 -n 500 10.233.0.11 >bw-client.txt 2>&1
 wait
 EOF
 RAILCHECK_LABTEST_VAR="two words" GTEST_COLOR=no lab "$id-pods" --pods 3 --rails 2 -- bash in-guest.sh "a b"
@@ -211,6 +219,78 @@ else
     not_ok "ib_write_bw 64 KiB pod0 -> pod1 over rxe: non-zero bandwidth" "bw='$bw'" \
         "$(tail -n 8 bw-client.txt 2>&1)" "$(tail -n 8 bw-server.txt 2>&1)"
 fi
+
+# ---- two nodes: one run for env, map, output, traffic; one for the exit status ------
+cat >in-nodes.sh <<'EOF'
+# Runs in each node of a --nodes 2 pair.
+n=$LAB_NODE
+cp "$LAB_MAP" "map.n$n.json"
+rdma link >"rdma-link.n$n.txt"
+# (jq may be missing: the map has one node a line.)
+ip=$(sed -n 's/.*"ip": "\([^"]*\)".*/\1/p' "$LAB_MAP" | sed -n "$((n + 1))p")
+echo "node=$n nodes=$LAB_NODES ip=$ip"
+echo "to-stderr $n" >&2
+# ib_write_bw over rdma_cm (-R), node1 -> node0: the server on node0; the client
+# retries until the server listens (both commands start together).
+if [ "$n" = 0 ]; then
+    timeout 120 ib_write_bw -d rxe_n0 -R -s 65536 -n 500 >bw-server.txt 2>&1
+else
+    for try in 1 2 3 4 5; do
+        sleep 2
+        timeout 120 ib_write_bw -d rxe_n1 -R -s 65536 -n 500 172.16.11.10 >bw-client.txt 2>&1 && break
+    done
+fi
+EOF
+start=$SECONDS
+lab "$id-nodes" --nodes 2 -- bash in-nodes.sh
+secs=$((SECONDS - start))
+check "--nodes 2 ran (exit 0, ${secs} s)" test "$rc" = 0 -- "exit $rc" "$(tail -n 30 err)"
+for i in 0 1; do
+    check "--nodes 2: node $i's line comes back prefixed [n$i]" \
+        grep -qxF "[n$i] node=$i nodes=2 ip=172.16.11.1$i" out -- "stdout: $(head -c 600 out)"
+done
+check "--nodes 2: stderr comes back prefixed, apart from stdout" \
+    test "$(grep -c '^\[n[01]\] to-stderr [01]$' err)" = 2 -a "$(grep -vc '^\[n[01]\] ' err)" = 0 \
+    -a "$(grep -c to-stderr out)" = 0 -- "stderr: $(head -c 600 err)"
+nodes_map_check() {   # nodes_map_check N: map.nN.json is valid and right
+    if command -v python3 >/dev/null; then
+        python3 - "map.n$1.json" "$1" <<'EOF'
+import json, sys
+m, n = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert m["mode"] == "guest" and m["node"] == n, m
+assert [(x["name"], x["ip"], x["rdma_device"]) for x in m["nodes"]] == \
+    [("node0", "172.16.11.10", "rxe_n0"), ("node1", "172.16.11.11", "rxe_n1")], m
+assert all(x["netdev"] for x in m["nodes"]), m
+EOF
+    elif command -v jq >/dev/null; then
+        jq -e --argjson n "$1" '.mode == "guest" and .node == $n and
+            ([.nodes[] | [.name, .ip, .rdma_device]] ==
+             [["node0", "172.16.11.10", "rxe_n0"], ["node1", "172.16.11.11", "rxe_n1"]])' "map.n$1.json"
+    else
+        echo SKIP
+    fi
+}
+for i in 0 1; do
+    msg=$(nodes_map_check "$i" 2>&1)
+    st=$?
+    if [ "$msg" = SKIP ]; then
+        ok "--nodes 2: node $i's map # SKIP neither python3 nor jq"
+    else
+        check "--nodes 2: node $i's map is valid JSON, 2 nodes" test "$st" = 0 -- "$msg" "$(cat "map.n$i.json" 2>&1)"
+    fi
+    check "--nodes 2: rxe_n$i ACTIVE on node $i" \
+        grep -q "^link rxe_n$i/1 state ACTIVE physical_state LINK_UP" "rdma-link.n$i.txt" -- "$(cat "rdma-link.n$i.txt" 2>&1)"
+done
+bw=$(awk '$1 == 65536 && NF >= 4 {print $4}' bw-client.txt 2>/dev/null | tail -n 1)
+if [ -n "$bw" ] && awk -v b="$bw" 'BEGIN {exit !(b > 0)}'; then
+    ok "--nodes 2: ib_write_bw -R (rdma_cm) 64 KiB node1 -> node0: $bw MB/s"
+else
+    not_ok "--nodes 2: ib_write_bw -R (rdma_cm) 64 KiB node1 -> node0: non-zero bandwidth" "bw='$bw'" \
+        "$(tail -n 8 bw-client.txt 2>&1)" "$(tail -n 8 bw-server.txt 2>&1)"
+fi
+# shellcheck disable=SC2016  # expanded in the guests
+lab "$id-nodes" -q --nodes 2 -- 'exit $((LAB_NODE == 1 ? 3 : 0))'
+check "--nodes 2: node 1 exits 3 -> exit 3" test "$rc" = 3 -- "exit $rc" "$(tail -n 20 err)"
 
 sleep 0.5
 check "no stray qemu at the end" no_stray "$id"
