@@ -20,6 +20,7 @@ constexpr uint32_t kMemSpinCheck = 1u << 20;  // polling a byte in memory: ~1 ns
 constexpr uint32_t kCqSpinCheck = 1u << 14;   // polling the CQ: ~50 ns a poll
 constexpr uint32_t kLatSignalEvery = 8;      // latency: one signaled send in 8 (SQ depth 16)
 constexpr int kPollBatch = 16;
+constexpr uint64_t kMaxUnsignaledBytes = 1u << 20;  // data covered by one signaled completion
 constexpr int kPeakWindows = 50;             // peak bandwidth = best of this many slices
 
 // Notices when nothing has happened for too long: a peer that vanished, a dead path.
@@ -241,7 +242,11 @@ Result<SizeOutcome> bandwidth(LoopContext& c, uint64_t bytes, bool initiator) {
   const bool receiver = kOp == Op::kSend && (!initiator || spec.bidir);
   const size_t nq = ep.qp_count();
   const uint32_t depth = ep.tx_depth();
-  const uint32_t signal_every = std::max(1u, std::min(depth / 2, 64u));
+  // One signaled completion per batch, a batch at most half the queue, 64 messages, and
+  // kMaxUnsignaledBytes: on a slow link a batch of large messages must not take longer
+  // than the progress timeout.
+  const uint32_t signal_every = static_cast<uint32_t>(
+      std::max<uint64_t>(1, std::min<uint64_t>({depth / 2, 64, kMaxUnsignaledBytes / bytes})));
   const unsigned flags = base_send_flags<kOp>(ep, bytes);
   const double duration_ns = spec.duration_s * 1e9;
 
