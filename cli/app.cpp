@@ -22,7 +22,8 @@ int run_app(int argc, char** argv) {
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kLogLevels), std::end(kLogLevels))));
 
   std::vector<Command> commands{add_version_command(app), add_devices_command(app), add_serve_command(app),
-                                add_lat_command(app), add_bw_command(app)};
+                                add_lat_command(app), add_bw_command(app),
+                                add_topo_command(app)};
 
   try {
     app.parse(argc, argv);
