@@ -24,11 +24,23 @@ constexpr uint64_t kMaxUnsignaledBytes = 1u << 20;  // data covered by one signa
 constexpr int kPeakWindows = 50;             // peak bandwidth = best of this many slices
 
 // Notices when nothing has happened for too long: a peer that vanished, a dead path.
+// Notices when nothing has happened for too long: a peer that vanished, a dead path. The
+// clock starts at the first check, not at construction: a wait that ends before its first
+// check never reads the clock (a syscall under qemu TCG, where it cost a read-latency
+// ping-pong ~10 us).
 class Progress {
  public:
-  Progress(const Clock& clock, Millis limit) : clock_(clock), limit_ns_(static_cast<double>(limit.count()) * 1e6), last_(clock.now()) {}
+  Progress(const Clock& clock, Millis limit) : clock_(clock), limit_ns_(static_cast<double>(limit.count()) * 1e6) {}
   void mark(uint64_t now) noexcept { last_ = now; }
-  [[nodiscard]] bool stalled(uint64_t now) const noexcept { return static_cast<double>(clock_.elapsed_ns(last_, now)) > limit_ns_; }
+  // Progress was made, but no timestamp is at hand: the window restarts at the next check.
+  void restart() noexcept { last_ = 0; }
+  [[nodiscard]] bool stalled(uint64_t now) noexcept {
+    if (last_ == 0) {
+      last_ = now;
+      return false;
+    }
+    return static_cast<double>(clock_.elapsed_ns(last_, now)) > limit_ns_;
+  }
   [[nodiscard]] Error error(std::string_view waiting_for) const {
     return Error::make(Errc::kTimeout, fmt::format("no {} for {:.0f} ms", waiting_for, limit_ns_ / 1e6),
                        "the peer vanished, or the path drops RDMA traffic (check rdma link, routes, GIDs, MTU)");
@@ -37,7 +49,7 @@ class Progress {
  private:
   const Clock& clock_;
   double limit_ns_;
-  uint64_t last_;
+  uint64_t last_ = 0;  // 0: not started
 };
 
 uint8_t next_mark(uint8_t v) noexcept { return v == 255 ? 1 : static_cast<uint8_t>(v + 1); }
@@ -192,7 +204,7 @@ Result<SizeOutcome> latency_responder(LoopContext& c, uint64_t bytes) {
       --ep.posted_recvs()[0];
       if (auto ok = repost_recv(ep, w, 0); !ok) return std::unexpected(ok.error());
     }
-    progress.mark(c.clock.now());
+    progress.restart();
     const bool signal = i % kLatSignalEvery == 0;
     w.send_wr.send_flags = flags | (signal ? kSignaled : 0u);
     if (auto ok = post_send(ep.qp(0), w.send_wr); !ok) return std::unexpected(ok.error());
@@ -314,11 +326,13 @@ Result<SizeOutcome> bandwidth(LoopContext& c, uint64_t bytes, bool initiator) {
       }
       auto n = poll();
       if (!n) return std::unexpected(n.error());
-      const uint64_t now = c.clock.now();
       if (*n == 0) {
-        if (++idle % kCqSpinCheck == 0 && progress.stalled(now)) return std::unexpected(progress.error("completion"));
+        if (++idle % kCqSpinCheck == 0 && progress.stalled(c.clock.now())) {
+          return std::unexpected(progress.error("completion"));
+        }
         continue;
       }
+      const uint64_t now = c.clock.now();  // once per completion batch, not per poll
       progress.mark(now);
       if (meter && !stopping) meter->update(now, total_done);
       if (timed && !stopping && static_cast<double>(c.clock.elapsed_ns(span.start, now)) >= duration_ns) {
