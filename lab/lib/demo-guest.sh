@@ -27,7 +27,7 @@ for ((r = 0; r < rails; r++)); do
         "${extra[@]}" --format json -o "$out/$t-$rail.json" || status=1
     ip netns exec pod0 jq -r --arg t "$t" '
       .results[] | if $t == "lat"
-        then "  lat write \(.bytes) B: p50 \(.latency_us.p50) us, p99 \(.latency_us.p99) us, max \(.latency_us.max) us"
+        then "  lat write \(.bytes) B: p50 \(.latency_us.p50 * 100 | round / 100) us, p99 \(.latency_us.p99 * 100 | round / 100) us, max \(.latency_us.max * 100 | round / 100) us"
         else "  bw write \(.bytes) B: avg \(.bandwidth.avg_gbps * 1000 | round / 1000) Gb/s, peak \(.bandwidth.peak_gbps * 1000 | round / 1000) Gb/s" end' \
         "$out/$t-$rail.json" 2>/dev/null || true
   done
