@@ -1,0 +1,332 @@
+// The setup checks over the sysfs fixtures (fixtures/sysfs) and literal command outputs: for
+// each check a passing case and a failing one, with the exact reason the operator reads.
+#include "topology/checks.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace railcheck::topology {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kFixtures = RAILCHECK_FIXTURES;
+
+std::string shape_dir(const std::string& shape) { return kFixtures + "/sysfs/" + shape; }
+
+RailMap map_of(const std::string& shape, const std::string& hwloc) {
+  auto map = build_rail_map(RailMapInputs{.podinfo_dir = shape_dir(shape) + "/podinfo",
+                                          .sysfs_root = shape_dir(shape) + "/sys",
+                                          .hwloc_xml = kFixtures + "/hwloc/" + hwloc,
+                                          .env = {}});
+  EXPECT_TRUE(map.has_value()) << map.error().message();
+  return map ? std::move(*map) : RailMap{};
+}
+
+// HGX, 8 RoCE rails net1..net8 on mlx5_10..mlx5_17, 172.16.1K.10, each PIX to its GPU.
+RailMap hgx() { return map_of("hgx-roce", "hgx-h100-8gpu.xml"); }
+
+const CheckResult* find(const std::vector<CheckResult>& results, const std::string& subject) {
+  for (const CheckResult& r : results) {
+    if (r.subject == subject) return &r;
+  }
+  return nullptr;
+}
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name)
+      : path_(fs::temp_directory_path() / ("railcheck_checks_" + std::to_string(::getpid()) + "_" + name)) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// --- a. rdma_netns_mode ---
+
+TEST(ChecksNetnsMode, ParsesRdmaSystemShow) {
+  EXPECT_EQ(parse_rdma_netns_mode("netns exclusive copy-on-fork on\n"), NetnsMode::kExclusive);
+  EXPECT_EQ(parse_rdma_netns_mode("netns shared copy-on-fork on\n"), NetnsMode::kShared);
+  EXPECT_EQ(parse_rdma_netns_mode(""), NetnsMode::kUnknown);
+  EXPECT_EQ(parse_rdma_netns_mode("netns"), NetnsMode::kUnknown);
+  EXPECT_EQ(parse_rdma_netns_mode("netns weird"), NetnsMode::kUnknown);
+}
+
+TEST(ChecksNetnsMode, ExclusivePassesSharedWarnsUnknownIsWaived) {
+  const CheckResult ex = check_rdma_netns_mode(NetnsMode::kExclusive);
+  EXPECT_EQ(ex.name, "rdma_netns_mode");
+  EXPECT_EQ(ex.verdict, Verdict::kPass);
+  EXPECT_EQ(ex.subject, "");
+  const CheckResult sh = check_rdma_netns_mode(NetnsMode::kShared);
+  EXPECT_EQ(sh.verdict, Verdict::kWarn);
+  EXPECT_EQ(sh.reason, "netns shared: every pod on this node sees every RDMA device");
+  EXPECT_NE(sh.fix.find("rdma system set netns exclusive"), std::string::npos);
+  EXPECT_EQ(check_rdma_netns_mode(NetnsMode::kUnknown).verdict, Verdict::kWaived);
+}
+
+// --- b. devices_visible ---
+
+TEST(ChecksDevicesVisible, FixtureSysfsShowsExactlyTheRails) {
+  const RailMap map = hgx();
+  const auto visible = visible_rdma_devices(shape_dir("hgx-roce") + "/sys");
+  ASSERT_EQ(visible.size(), 8u);
+  const CheckResult r = check_devices_visible(map, visible, NetnsMode::kExclusive);
+  EXPECT_EQ(r.name, "devices_visible");
+  EXPECT_EQ(r.verdict, Verdict::kPass) << r.reason;
+  EXPECT_EQ(r.reason,
+            "exactly the rail devices: mlx5_10, mlx5_11, mlx5_12, mlx5_13, mlx5_14, mlx5_15, mlx5_16, mlx5_17");
+}
+
+TEST(ChecksDevicesVisible, MissingDevicesFailByName) {
+  const RailMap map = hgx();
+  const std::vector<std::string> visible{"mlx5_10", "mlx5_11", "mlx5_12", "mlx5_13", "mlx5_14", "mlx5_15"};
+  const CheckResult r = check_devices_visible(map, visible, NetnsMode::kShared);
+  EXPECT_EQ(r.verdict, Verdict::kFail);
+  EXPECT_EQ(r.reason, "rail devices not visible in the pod: mlx5_16, mlx5_17 (2 of 8)");
+  EXPECT_EQ(check_devices_visible(map, {}, NetnsMode::kExclusive).reason,
+            "rail devices not visible in the pod: mlx5_10, mlx5_11, mlx5_12, mlx5_13, mlx5_14, mlx5_15, mlx5_16, "
+            "mlx5_17 (8 of 8)");
+}
+
+TEST(ChecksDevicesVisible, ExtraDevicesWarnWhenSharedFailWhenExclusive) {
+  const RailMap map = hgx();
+  auto visible = visible_rdma_devices(shape_dir("hgx-roce") + "/sys");
+  visible.push_back("mlx5_0");
+  const CheckResult shared = check_devices_visible(map, visible, NetnsMode::kShared);
+  EXPECT_EQ(shared.verdict, Verdict::kWarn);
+  EXPECT_EQ(shared.reason, "visible but not a rail: mlx5_0 (netns shared)");
+  const CheckResult exclusive = check_devices_visible(map, visible, NetnsMode::kExclusive);
+  EXPECT_EQ(exclusive.verdict, Verdict::kFail);
+  EXPECT_EQ(exclusive.reason, "visible but not a rail: mlx5_0 (netns exclusive)");
+}
+
+TEST(ChecksDevicesVisible, NoSysfsClassInfinibandIsNoDevice) {
+  TempDir dir("empty_sys");
+  EXPECT_TRUE(visible_rdma_devices(dir.path()).empty());
+}
+
+// --- c. port_active ---
+
+TEST(ChecksPortActive, ActiveLinkUpPortsPass) {
+  const auto results = check_port_active(hgx());
+  ASSERT_EQ(results.size(), 8u);
+  for (const CheckResult& r : results) EXPECT_EQ(r.verdict, Verdict::kPass) << r.subject << ": " << r.reason;
+  EXPECT_EQ(results[0].name, "port_active");
+  EXPECT_EQ(results[0].subject, "net1");
+  EXPECT_EQ(results[0].reason, "mlx5_10 port 1: ACTIVE, LINK_UP, Ethernet");
+}
+
+TEST(ChecksPortActive, DownPortFailsNamingTheState) {
+  RailMap map = hgx();
+  map.ports[1].state = "DOWN";
+  map.ports[2].phys_state = "DISABLED";
+  map.ports[3].rdma_device.reset();
+  map.ports[4].link_layer.reset();
+  map.ports[5].state.reset();
+  const auto results = check_port_active(map);
+  EXPECT_EQ(find(results, "net1")->verdict, Verdict::kPass);
+  const CheckResult* down = find(results, "net2");
+  EXPECT_EQ(down->verdict, Verdict::kFail);
+  EXPECT_EQ(down->reason, "mlx5_11 port 1: state DOWN, want ACTIVE");
+  EXPECT_FALSE(down->fix.empty());
+  EXPECT_EQ(find(results, "net3")->reason, "mlx5_12 port 1: physical state DISABLED, want LINK_UP");
+  EXPECT_EQ(find(results, "net4")->reason, "no RDMA device");
+  EXPECT_EQ(find(results, "net5")->reason, "mlx5_14 port 1: no link layer");
+  EXPECT_EQ(find(results, "net6")->reason, "mlx5_15 port 1: port state unknown");
+  for (const std::string ifc : {"net2", "net3", "net4", "net5", "net6"}) {
+    EXPECT_EQ(find(results, ifc)->verdict, Verdict::kFail) << ifc;
+  }
+}
+
+// --- d. interface_addressing ---
+
+TEST(ChecksAddressing, RoceRailsHaveTheirRoceV2Gid) {
+  const auto results = check_interface_addressing(hgx());
+  ASSERT_EQ(results.size(), 8u);
+  for (const CheckResult& r : results) EXPECT_EQ(r.verdict, Verdict::kPass) << r.subject << ": " << r.reason;
+  EXPECT_EQ(results[0].name, "interface_addressing");
+  EXPECT_EQ(results[0].reason, "172.16.11.10, RoCEv2 GID ::ffff:172.16.11.10");
+}
+
+TEST(ChecksAddressing, NoIpv4OrNoRoceV2GidFails) {
+  RailMap map = hgx();
+  map.ports[0].ips = {"fd00::1"};
+  map.ports[1].ips.clear();
+  RailPort& p = map.ports[2];
+  p.gids = {RailGid{.index = 0, .gid = "fe80::1", .type = "RoCEv1", .netdev = "net3"},
+            RailGid{.index = 3, .gid = "::ffff:172.16.13.10", .type = "RoCEv1", .netdev = "net3"}};
+  const auto results = check_interface_addressing(map);
+  EXPECT_EQ(find(results, "net1")->verdict, Verdict::kFail);
+  EXPECT_EQ(find(results, "net1")->reason, "no IPv4 address: fd00::1");
+  EXPECT_EQ(find(results, "net2")->reason, "no IP address");
+  const CheckResult* gid = find(results, "net3");
+  EXPECT_EQ(gid->verdict, Verdict::kFail);
+  EXPECT_EQ(gid->reason, "no RoCEv2 GID for 172.16.13.10: mlx5_12 has 0 fe80::1 RoCEv1, 3 ::ffff:172.16.13.10 RoCEv1");
+  EXPECT_EQ(find(results, "net4")->verdict, Verdict::kPass);
+}
+
+TEST(ChecksAddressing, InfinibandNeedsOnlyAnIpv4) {
+  const RailMap map = map_of("ib-sriov", "hgx-h100-8gpu.xml");
+  const auto results = check_interface_addressing(map);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(map.ports[0].link_layer, "InfiniBand");
+  EXPECT_EQ(results[0].verdict, Verdict::kPass);
+  EXPECT_EQ(results[0].reason, "192.168.101.10");
+  EXPECT_EQ(results[1].reason, "192.168.102.10");
+}
+
+// --- e. memlock ---
+
+TEST(ChecksMemlock, ParsesCapEff) {
+  EXPECT_EQ(parse_cap_eff("Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\n"), 0xa80425fbu);
+  EXPECT_EQ(parse_cap_eff("Name:\tx\n"), std::nullopt);
+  EXPECT_EQ(parse_cap_eff("NotCapEff:\t1\n"), std::nullopt);
+}
+
+TEST(ChecksMemlock, UnlimitedLargeEnoughOrIpcLockPasses) {
+  const RailMap map = hgx();  // 8 rails: 512 MiB needed
+  const CheckResult unlimited = check_memlock(map, MemlockFacts{});
+  EXPECT_EQ(unlimited.name, "memlock");
+  EXPECT_EQ(unlimited.verdict, Verdict::kPass);
+  EXPECT_EQ(unlimited.reason, "RLIMIT_MEMLOCK unlimited");
+  const CheckResult big = check_memlock(map, MemlockFacts{.rlimit_bytes = 1ull << 30, .proc_status = ""});
+  EXPECT_EQ(big.verdict, Verdict::kPass);
+  EXPECT_EQ(big.reason, "RLIMIT_MEMLOCK 1024 MiB >= 512 MiB needed (64 MiB x 8 rails)");
+  // The default docker CapEff (a80425fb) lacks bit 14; a80465fb has it.
+  const CheckResult cap =
+      check_memlock(map, MemlockFacts{.rlimit_bytes = 8ull << 20, .proc_status = "CapEff:\t00000000a80465fb\n"});
+  EXPECT_EQ(cap.verdict, Verdict::kPass);
+  EXPECT_EQ(cap.reason, "CAP_IPC_LOCK (RLIMIT_MEMLOCK 8 MiB < 512 MiB needed (64 MiB x 8 rails))");
+}
+
+TEST(ChecksMemlock, SmallLimitWithoutIpcLockFailsWithTheFix) {
+  const RailMap map = hgx();
+  const CheckResult r = check_memlock(
+      map, MemlockFacts{.rlimit_bytes = 8ull << 20, .proc_status = "CapEff:\t00000000a80425fb\n",
+                        .per_rail_bytes = 32ull << 20});
+  EXPECT_EQ(r.verdict, Verdict::kFail);
+  EXPECT_EQ(r.reason, "RLIMIT_MEMLOCK 8 MiB < 256 MiB needed (32 MiB x 8 rails) and no CAP_IPC_LOCK");
+  EXPECT_NE(r.fix.find("IPC_LOCK"), std::string::npos);
+  EXPECT_NE(r.fix.find("ulimit -l"), std::string::npos);
+}
+
+// --- f. policy_routes ---
+
+constexpr const char* kRules = R"([
+  {"priority":0,"src":"all","table":"local"},
+  {"priority":100,"src":"172.16.11.10","table":"101"},
+  {"priority":101,"src":"all","oif":"net2","table":"102"},
+  {"priority":102,"src":"172.16.13.10","srclen":32,"table":"103"},
+  {"priority":32766,"src":"all","table":"main"},
+  {"priority":32767,"src":"all","table":"default"}])";
+
+constexpr const char* kRoutes = R"([
+  {"dst":"default","gateway":"10.0.0.1","dev":"eth0","flags":[]},
+  {"dst":"172.16.11.0/24","dev":"net1","table":"101","protocol":"kernel","scope":"link","flags":[]},
+  {"dst":"172.16.12.0/24","dev":"net2","table":"102","flags":[]},
+  {"dst":"172.16.13.0/24","dev":"net1","table":"103","flags":[]},
+  {"type":"local","dst":"172.16.11.10","dev":"net1","table":"local","flags":[]}])";
+
+TEST(ChecksPolicyRoutes, FromRuleOrOifRuleToATableRoutingViaTheInterface) {
+  const auto results = check_policy_routes(hgx(), kRules, kRoutes);
+  ASSERT_EQ(results.size(), 8u);
+  const CheckResult* from = find(results, "net1");
+  EXPECT_EQ(from->name, "policy_routes");
+  EXPECT_EQ(from->verdict, Verdict::kPass);
+  EXPECT_EQ(from->reason, "rule `from 172.16.11.10` looks up table 101, which routes via net1");
+  const CheckResult* oif = find(results, "net2");
+  EXPECT_EQ(oif->verdict, Verdict::kPass);
+  EXPECT_EQ(oif->reason, "rule `oif net2` looks up table 102, which routes via net2");
+}
+
+TEST(ChecksPolicyRoutes, MissingRuleOrRouteFailsNamingTheInterface) {
+  const auto results = check_policy_routes(hgx(), kRules, kRoutes);
+  const CheckResult* wrong_table = find(results, "net3");
+  EXPECT_EQ(wrong_table->verdict, Verdict::kFail);
+  EXPECT_EQ(wrong_table->reason, "no route via net3 in the rule's table: `from 172.16.13.10` -> table 103");
+  const CheckResult* no_rule = find(results, "net4");
+  EXPECT_EQ(no_rule->verdict, Verdict::kFail);
+  EXPECT_EQ(no_rule->reason, "no policy rule `from 172.16.14.10` or `oif net4`");
+  EXPECT_NE(no_rule->fix.find("ip rule add from 172.16.14.10"), std::string::npos);
+}
+
+TEST(ChecksPolicyRoutes, MainTableRoutesHaveNoTableKey) {
+  RailMap map = hgx();
+  map.ports.resize(1);
+  const auto results = check_policy_routes(
+      map, R"([{"priority":5,"src":"172.16.11.10","table":"main"}])",
+      R"([{"dst":"172.16.11.0/24","dev":"net1","protocol":"kernel","scope":"link"}])");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].verdict, Verdict::kPass) << results[0].reason;
+}
+
+TEST(ChecksPolicyRoutes, NoIpToolOrBadJsonIsWaived) {
+  const auto none = check_policy_routes(hgx(), "", "");
+  ASSERT_EQ(none.size(), 8u);
+  EXPECT_EQ(none[0].verdict, Verdict::kWaived);
+  EXPECT_EQ(none[0].reason, "`ip -j rule` / `ip -j route show table all` unavailable");
+  const auto bad = check_policy_routes(hgx(), "{", "[]");
+  EXPECT_EQ(bad[0].verdict, Verdict::kWaived);
+}
+
+// --- g. gpudirect_ready ---
+
+TEST(ChecksGpudirect, NoGpuIsWaived) {
+  RailMap map = hgx();
+  map.gpus.clear();
+  const auto results = check_gpudirect_ready(map, shape_dir("hgx-roce") + "/sys");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].name, "gpudirect_ready");
+  EXPECT_EQ(results[0].verdict, Verdict::kWaived);
+  EXPECT_EQ(results[0].reason, "no GPU on this node");
+}
+
+TEST(ChecksGpudirect, PeermemLoadedAndPixRailsPass) {
+  TempDir sys("peermem");
+  fs::create_directories(sys.path() + "/module/nvidia_peermem");
+  const auto results = check_gpudirect_ready(hgx(), sys.path());
+  ASSERT_EQ(results.size(), 9u);
+  EXPECT_EQ(results[0].subject, "");
+  EXPECT_EQ(results[0].verdict, Verdict::kPass);
+  EXPECT_EQ(results[0].reason, "nvidia_peermem loaded (dma-buf not probed without CUDA)");
+  EXPECT_EQ(find(results, "net1")->verdict, Verdict::kPass);
+  EXPECT_EQ(find(results, "net1")->reason, "nearest GPU0 (0000:19:00.0) is PIX");
+}
+
+TEST(ChecksGpudirect, NoPeermemFailsFarRailsWarnOrFail) {
+  RailMap map = hgx();
+  map.ports[1].nearest_gpu->path = PathClass::kNode;
+  map.ports[2].nearest_gpu->path = PathClass::kSys;
+  map.ports[3].nearest_gpu.reset();
+  const auto results = check_gpudirect_ready(map, shape_dir("hgx-roce") + "/sys");
+  EXPECT_EQ(results[0].verdict, Verdict::kFail);
+  EXPECT_EQ(results[0].reason, "nvidia_peermem not loaded (dma-buf not probed without CUDA)");
+  EXPECT_NE(results[0].fix.find("modprobe nvidia_peermem"), std::string::npos);
+  EXPECT_EQ(find(results, "net2")->verdict, Verdict::kWarn);
+  EXPECT_EQ(find(results, "net2")->reason,
+            "nearest GPU1 (0000:3b:00.0) is NODE: GPUDirect RDMA crosses the host bridge");
+  EXPECT_EQ(find(results, "net3")->verdict, Verdict::kFail);
+  EXPECT_EQ(find(results, "net3")->reason,
+            "nearest GPU2 (0000:4c:00.0) is SYS: GPUDirect RDMA crosses CPU sockets");
+  EXPECT_EQ(find(results, "net4")->verdict, Verdict::kWaived);
+}
+
+TEST(ChecksVerdict, Names) {
+  EXPECT_EQ(to_string(Verdict::kPass), "pass");
+  EXPECT_EQ(to_string(Verdict::kWarn), "warn");
+  EXPECT_EQ(to_string(Verdict::kFail), "fail");
+  EXPECT_EQ(to_string(Verdict::kWaived), "waived");
+}
+
+}  // namespace
+}  // namespace railcheck::topology
