@@ -23,23 +23,17 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/map_inputs.hpp"
 #include "reports/check_json.hpp"
 #include "reports/check_table.hpp"
 #include "topology/checks.hpp"
 #include "topology/podinfo.hpp"
 #include "topology/rail_map.hpp"
 
-extern char** environ;  // NOLINT: POSIX
-
 namespace railcheck::cli {
 namespace {
 
-struct CheckOptions {
-  std::string podinfo;
-  std::string hwloc_xml;
-  std::string sysfs_root = "/sys";
-  std::string format = "table";
-  std::string output;
+struct CheckOptions : MapInputOptions {
   uint64_t memlock_per_rail_mib = topology::kDefaultMemlockPerRail >> 20;
 };
 
@@ -56,24 +50,6 @@ constexpr const char* kCheckHelp = R"(Checks, in this order:
                         without CUDA); each rail's nearest GPU: PIX/PXB pass, PHB/NODE warn, SYS fail
 Inputs as for `railcheck topo` (--podinfo, --sysfs-root, --hwloc-xml).
 Exit: 0 nothing failed; 1 a check failed or no rail map could be built; 2 bad options.)";
-
-std::map<std::string, std::string> pcidevice_env() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const size_t eq = entry.find('=');
-    if (eq == std::string_view::npos || !entry.starts_with("PCIDEVICE_")) continue;
-    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
-  }
-  return env;
-}
-
-std::string podinfo_dir(const CheckOptions& opt) {
-  if (!opt.podinfo.empty()) return opt.podinfo;
-  const std::string dflt(topology::kDefaultPodinfoDir);
-  std::error_code ec;
-  return std::filesystem::exists(dflt + "/annotations", ec) ? dflt : std::string{};
-}
 
 // The stdout of a shell command when it exits 0; empty otherwise (tool missing, failed).
 std::string command_output(const std::string& command_line) {
@@ -99,28 +75,8 @@ std::string file_text(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-int write_output(const CheckOptions& opt, const std::string& text) {
-  if (opt.output.empty()) {
-    std::cout << text;
-    return kExitOk;
-  }
-  std::ofstream out(opt.output);
-  if (out) out << text;
-  out.close();
-  if (!out) {
-    std::cerr << fmt::format("railcheck check: cannot write {}: {}\n", opt.output, std::strerror(errno));
-    return kExitFailed;
-  }
-  return kExitOk;
-}
-
 int run_check(const CheckOptions& opt) {
-  topology::RailMapInputs inputs{.podinfo_dir = podinfo_dir(opt),
-                                 .sysfs_root = opt.sysfs_root,
-                                 .hwloc_xml = std::nullopt,
-                                 .env = pcidevice_env()};
-  if (!opt.hwloc_xml.empty()) inputs.hwloc_xml = opt.hwloc_xml;
-  auto map = topology::build_rail_map(inputs);
+  auto map = build_map(opt);
   if (!map) {
     std::cerr << "railcheck check: " << map.error().message() << "\n";
     return kExitFailed;
@@ -150,7 +106,7 @@ int run_check(const CheckOptions& opt) {
 
   const std::string text = opt.format == "json" ? reports::checks_to_json(results).dump(2) + "\n"
                                                 : reports::check_table(results);
-  if (const int rc = write_output(opt, text); rc != kExitOk) return rc;
+  if (const int rc = write_output(opt, "check", text); rc != kExitOk) return rc;
   const bool failed = std::ranges::any_of(
       results, [](const topology::CheckResult& r) { return r.verdict == topology::Verdict::kFail; });
   return failed ? kExitFailed : kExitOk;
@@ -166,24 +122,11 @@ Command add_check_command(CLI::App& parent) {
       "(RoCEv2 GID) and policy routes, the memlock limit, GPUDirect readiness. Each: pass, warn, fail or waived, "
       "with the fix.");
   sub->footer(kCheckHelp);
-  sub->add_option("--podinfo", opt->podinfo,
-                  fmt::format("Downward-API folder with the pod's annotations (default {} when it has them; "
-                              "without: interfaces from sysfs)",
-                              topology::kDefaultPodinfoDir))
-      ->check(CLI::ExistingDirectory);
-  sub->add_option("--hwloc-xml", opt->hwloc_xml,
-                  "hwloc XML of the node's PCIe tree (default: this machine's, read live)")
-      ->check(CLI::ExistingFile);
-  sub->add_option("--sysfs-root", opt->sysfs_root, "Folder laid out like /sys to read instead of it (offline use)")
-      ->default_str("/sys")
-      ->check(CLI::ExistingDirectory);
+  add_map_input_options(*sub, *opt, "railcheck.check/v1", "results");
   sub->add_option("--memlock-per-rail-mib", opt->memlock_per_rail_mib,
                   "Locked memory needed per rail, MiB (memlock check)")
       ->default_str(std::to_string(opt->memlock_per_rail_mib))
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
-  sub->add_option("--format", opt->format, "Output: table (default) or json (schema railcheck.check/v1)")
-      ->check(CLI::IsMember({"table", "json"}));
-  sub->add_option("-o,--output", opt->output, "Write the results to FILE instead of stdout");
   return Command{sub, [opt] { return run_check(*opt); }};
 }
 
