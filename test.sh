@@ -21,14 +21,16 @@ cmake --build --preset "$preset" ${RAILCHECK_JOBS:+-j "$RAILCHECK_JOBS"} || { ec
 
 build=build/$preset
 summary=()
-total_pass=0 total_fail=0
+total_pass=0 total_fail=0 total_skip=0
 run_stage() {  # name, command...: runs one ctest stage, records its counts
   local name=$1 log; shift
   log=$(mktemp)
   echo "== $name tests"
   "$@" 2>&1 | tee "$log"
-  local line pass fail
+  local line pass fail skip
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  # ctest counts a skipped test as not failed; it lists each as "N - name (Skipped)".
+  skip=$(grep -cE '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$log" || true)
   rm -f "$log"
   if [ -z "$line" ]; then
     summary+=("$name: did not run to completion")
@@ -36,9 +38,9 @@ run_stage() {  # name, command...: runs one ctest stage, records its counts
     return
   fi
   fail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+)/\1/' <<<"$line")
-  pass=$(( $(sed -E 's/.* out of ([0-9]+)/\1/' <<<"$line") - fail ))
-  summary+=("$name: $pass passed, $fail failed")
-  total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
+  pass=$(( $(sed -E 's/.* out of ([0-9]+)/\1/' <<<"$line") - fail - skip ))
+  summary+=("$name: $pass passed, $fail failed, $skip skipped")
+  total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 }
 
 for s in "${stages[@]}"; do
@@ -53,5 +55,5 @@ done
 
 echo "== summary"
 printf '  %s\n' "${summary[@]}"
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
