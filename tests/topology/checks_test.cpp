@@ -2,6 +2,8 @@
 // each check a passing case and a failing one, with the exact reason the operator reads.
 #include "topology/checks.hpp"
 
+#include "rail_fixtures.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,18 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixtures = RAILCHECK_FIXTURES;
+using namespace testing;  // rail_fixtures.hpp
 
-std::string shape_dir(const std::string& shape) { return kFixtures + "/sysfs/" + shape; }
-
-RailMap map_of(const std::string& shape, const std::string& hwloc) {
-  auto map = build_rail_map(RailMapInputs{.podinfo_dir = shape_dir(shape) + "/podinfo",
-                                          .sysfs_root = shape_dir(shape) + "/sys",
-                                          .hwloc_xml = kFixtures + "/hwloc/" + hwloc,
-                                          .env = {}});
-  EXPECT_TRUE(map.has_value()) << map.error().message();
-  return map ? std::move(*map) : RailMap{};
-}
+RailMap map_of(const std::string& shape, const std::string& hwloc) { return build_ok(inputs_for(shape, hwloc)); }
 
 // HGX, 8 RoCE rails net1..net8 on mlx5_10..mlx5_17, 172.16.1K.10, each PIX to its GPU.
 RailMap hgx() { return map_of("hgx-roce", "hgx-h100-8gpu.xml"); }
@@ -35,22 +28,6 @@ const CheckResult* find(const std::vector<CheckResult>& results, const std::stri
   }
   return nullptr;
 }
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() / ("railcheck_checks_" + std::to_string(::getpid()) + "_" + name)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 // --- a. rdma_netns_mode ---
 

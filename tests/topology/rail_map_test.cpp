@@ -16,39 +16,14 @@
 
 #include "topology/network_status.hpp"
 #include "topology/podinfo.hpp"
+#include "rail_fixtures.hpp"
 
 namespace railcheck::topology {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixtures = RAILCHECK_FIXTURES;
-
-std::string shape_dir(const std::string& shape) { return kFixtures + "/sysfs/" + shape; }
-
-// The shape's PCIDEVICE_* variables (its `env` file, KEY=VALUE lines).
-std::map<std::string, std::string> shape_env(const std::string& shape) {
-  std::map<std::string, std::string> env;
-  std::ifstream in(shape_dir(shape) + "/env");
-  for (std::string line; std::getline(in, line);) {
-    const size_t eq = line.find('=');
-    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return env;
-}
-
-RailMapInputs inputs_for(const std::string& shape, const std::string& hwloc) {
-  return RailMapInputs{.podinfo_dir = shape_dir(shape) + "/podinfo",
-                       .sysfs_root = shape_dir(shape) + "/sys",
-                       .hwloc_xml = kFixtures + "/hwloc/" + hwloc,
-                       .env = shape_env(shape)};
-}
-
-RailMap build_ok(const RailMapInputs& in) {
-  auto map = build_rail_map(in);
-  EXPECT_TRUE(map.has_value()) << map.error().message();
-  return map ? std::move(*map) : RailMap{};
-}
+using namespace testing;  // rail_fixtures.hpp
 
 bool has_note(const RailMap& map, const std::string& part) {
   return std::ranges::any_of(map.notes, [&](const std::string& n) { return n.find(part) != std::string::npos; });
@@ -59,23 +34,6 @@ std::string all_notes(const RailMap& map) {
   for (const std::string& n : map.notes) out += n + "\n";
   return out;
 }
-
-// A folder under the temp dir, removed at the end of the test.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() / ("railcheck_rail_map_" + std::to_string(::getpid()) + "_" + name)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string go_quote(const std::string& text) {
   std::string out = "\"";
