@@ -1,0 +1,131 @@
+#pragma once
+// The results of a cluster run (the coordinator's output, `railcheck report`'s input) and of
+// a single ad hoc test, in one shape: a flat list of records, one per (rail, source,
+// destination, test, size), plus what is known about the nodes and rails they came from.
+//
+// The coordinator fills records with figures (or an error) and leaves the verdicts empty;
+// judge() (reports/judge.hpp) sets verdict and cause from a profile, so a saved run can be
+// re-judged later. JSON schema: "railcheck.results/v1" (docs/report-schema.md). Readers
+// accept any document whose schema_version has the same major version.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace railcheck::reports {
+
+inline constexpr const char* kResultsSchema = "railcheck.results/v1";
+
+enum class Verdict : uint8_t { kNone, kPass, kWarn, kFail, kWaived };
+std::string_view to_string(Verdict v) noexcept;  // "", "pass", "warn", "fail", "waived"
+Result<Verdict> parse_verdict(std::string_view text);
+
+// One side of a pair: which node, pod and interface, and what the link is.
+struct PairEnd {
+  std::string node;       // Kubernetes node name ("gpu-node-3"); the pod name when unknown
+  std::string pod;
+  std::string interface;  // "net1"
+  std::string ip;         // the rail address the test used
+  std::string device;     // RDMA device, "mlx5_3"
+  std::string pci_address;                 // the VF
+  std::string link_layer;                  // "Ethernet" | "InfiniBand"; empty: unknown
+  std::optional<uint32_t> active_mtu;      // bytes
+  std::optional<double> rate_gbps;         // the port's rate
+  std::string mem = "host";                // memory the test used on this side: host | cuda
+  std::optional<int> gpu;                  // the GPU used (cuda), else the nearest one
+  std::string gpu_pci_address;
+  std::string gpu_class;                   // PIX | PXB | PHB | NODE | SYS; empty: unknown
+};
+
+struct LatencyUs {
+  uint64_t count = 0;
+  double min = 0, p50 = 0, p90 = 0, p99 = 0, p99_9 = 0, max = 0, mean = 0, stdev = 0;
+};
+
+struct Bandwidth {
+  uint64_t messages = 0;
+  double avg_gbps = 0;
+  double peak_gbps = 0;
+  double msg_rate_mpps = 0;
+};
+
+struct Record {
+  std::string rail;        // the rail's name (Multus network, or subnet)
+  PairEnd src;             // the client: it initiates and measures
+  PairEnd dst;             // the server
+  std::string test;        // "write_lat", "read_lat", "send_lat", "write_bw", "read_bw", "send_bw"
+  uint64_t size_bytes = 0;
+  bool bidir = false;
+  uint32_t qps = 1;
+  uint64_t iters = 0;      // counted iterations (lat) or messages per QP (bw)
+  double elapsed_s = 0;
+  std::optional<LatencyUs> latency_us;   // latency tests
+  std::optional<Bandwidth> bandwidth;    // bandwidth tests
+  std::string error;       // non-empty: the test did not produce figures, and why
+  uint32_t attempts = 1;   // > 1: retried
+  uint32_t round = 0;      // the tournament round it ran in (1-based; 0: ad hoc)
+  Verdict verdict = Verdict::kNone;
+  std::string cause;       // why the verdict (empty for a plain pass)
+
+  [[nodiscard]] bool is_latency() const noexcept { return test.ends_with("_lat"); }
+};
+
+// A node as the coordinator found it.
+struct NodeInfo {
+  std::string node;
+  std::string pod;
+  std::string agent;           // "10.233.0.10:7400"
+  bool reachable = true;
+  std::string error;           // why not reachable, or why its inventory was unusable
+  nlohmann::json rail_map;     // railcheck.topo/v1 document (null when unknown)
+  nlohmann::json checks;       // railcheck.check/v1 document (null when unknown)
+};
+
+struct RailMember {
+  std::string node;
+  std::string interface;
+  std::string ip;
+};
+
+struct RailInfo {
+  std::string name;
+  std::string grouped_by;                // "network" (Multus network name) or "subnet"
+  std::vector<RailMember> members;
+  std::vector<std::string> missing_nodes;  // reachable nodes without this rail
+};
+
+struct RunMeta {
+  std::string started;         // RFC 3339 UTC
+  std::string finished;
+  std::string railcheck_version;
+  std::string git_commit;
+  std::string mode = "cluster";  // "cluster" (coordinator) or "single" (railcheck lat/bw)
+  std::string pattern;         // all-pairs | ring | pairs
+  bool cross_rail = false;
+  std::vector<std::string> tests;
+  nlohmann::json spec;         // the spec options every pair ran with
+  std::string profile;         // the profile the verdicts came from (name or path)
+};
+
+struct Results {
+  std::string schema_version = kResultsSchema;
+  RunMeta meta;
+  std::vector<NodeInfo> nodes;
+  std::vector<RailInfo> rails;
+  std::vector<Record> records;
+  std::vector<std::string> notes;  // run-level messages ("agent node-3 unreachable since round 2")
+};
+
+nlohmann::json to_json(const Record& r);
+nlohmann::json to_json(const Results& r);
+// Reads a results document; errors name the JSON path of the bad field and what was expected.
+Result<Results> results_from_json(const nlohmann::json& j);
+Result<Results> load_results(const std::string& path);
+
+}  // namespace railcheck::reports
