@@ -14,6 +14,7 @@ namespace railcheck::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;   // the check or test ran and found a problem
 inline constexpr int kExitUsage = 2;    // bad options or input: nothing was run
+inline constexpr int kExitWaived = 3;   // the test could not apply here (no GPU, no driver): not a failure
 
 struct Command {
   CLI::App* app = nullptr;
