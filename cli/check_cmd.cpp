@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/check_cmd.hpp"
 #include "cli/command.hpp"
 #include "cli/map_inputs.hpp"
 #include "reports/check_json.hpp"
@@ -75,17 +76,14 @@ std::string file_text(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-int run_check(const CheckOptions& opt) {
-  auto map = build_map(opt);
-  if (!map) {
-    std::cerr << "railcheck check: " << map.error().message() << "\n";
-    return kExitFailed;
-  }
+}  // namespace
 
+std::vector<topology::CheckResult> collect_checks(const MapInputOptions& opt, uint64_t memlock_per_rail_mib,
+                                                  const topology::RailMap& map) {
   const topology::NetnsMode mode = topology::parse_rdma_netns_mode(command_output("rdma system show"));
   topology::MemlockFacts memlock{.rlimit_bytes = std::nullopt,
                                  .proc_status = file_text("/proc/self/status"),
-                                 .per_rail_bytes = opt.memlock_per_rail_mib << 20};
+                                 .per_rail_bytes = memlock_per_rail_mib << 20};
   rlimit lim{};
   if (::getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
     memlock.rlimit_bytes = static_cast<uint64_t>(lim.rlim_cur);
@@ -97,12 +95,24 @@ int run_check(const CheckOptions& opt) {
   };
   results.push_back(topology::check_rdma_netns_mode(mode));
   results.push_back(
-      topology::check_devices_visible(*map, topology::visible_rdma_devices(opt.sysfs_root), mode));
-  add(topology::check_port_active(*map));
-  add(topology::check_interface_addressing(*map));
-  results.push_back(topology::check_memlock(*map, memlock));
-  add(topology::check_policy_routes(*map, command_output("ip -j rule"), command_output("ip -j route show table all")));
-  add(topology::check_gpudirect_ready(*map, opt.sysfs_root));
+      topology::check_devices_visible(map, topology::visible_rdma_devices(opt.sysfs_root), mode));
+  add(topology::check_port_active(map));
+  add(topology::check_interface_addressing(map));
+  results.push_back(topology::check_memlock(map, memlock));
+  add(topology::check_policy_routes(map, command_output("ip -j rule"), command_output("ip -j route show table all")));
+  add(topology::check_gpudirect_ready(map, opt.sysfs_root));
+  return results;
+}
+
+namespace {
+
+int run_check(const CheckOptions& opt) {
+  auto map = build_map(opt);
+  if (!map) {
+    std::cerr << "railcheck check: " << map.error().message() << "\n";
+    return kExitFailed;
+  }
+  const std::vector<topology::CheckResult> results = collect_checks(opt, opt.memlock_per_rail_mib, *map);
 
   const std::string text = opt.format == "json" ? reports::checks_to_json(results).dump(2) + "\n"
                                                 : reports::check_table(results);

@@ -24,6 +24,9 @@ struct MapInputOptions {
 void add_map_input_options(CLI::App& sub, MapInputOptions& opt, const std::string& json_schema,
                            const std::string& output_what);
 
+// The rail map's inputs (the podinfo folder resolved, the PCIDEVICE_* environment read).
+topology::RailMapInputs map_inputs(const MapInputOptions& opt);
+
 // The rail map from those inputs (and the PCIDEVICE_* environment).
 Result<topology::RailMap> build_map(const MapInputOptions& opt);
 

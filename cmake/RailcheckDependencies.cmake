@@ -1,10 +1,11 @@
 # Every third-party dependency, found the target way. Debian 12 packages:
 # libibverbs-dev librdmacm-dev libhwloc-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-# libgtest-dev libbenchmark-dev; CUDA (optional) from /usr/local/cuda.
+# libcpp-httplib-dev libgtest-dev libbenchmark-dev; CUDA (optional) from /usr/local/cuda.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(IBVERBS REQUIRED IMPORTED_TARGET libibverbs)
 pkg_check_modules(RDMACM REQUIRED IMPORTED_TARGET librdmacm)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED CONFIG)
 find_package(CLI11 REQUIRED CONFIG)

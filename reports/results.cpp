@@ -314,6 +314,14 @@ Result<Results> results_from_json(const json& j) {
   return out;
 }
 
+Result<Record> record_from_json(const json& j) {
+  std::optional<Error> err;
+  Record rec;
+  read_record(j, "record", err, rec);
+  if (err) return std::unexpected(*err);
+  return rec;
+}
+
 Result<Results> load_results(const std::string& path) {
   std::ifstream in(path);
   if (!in) return fail_errno(fmt::format("open results file {}", path), errno, "give the results.json the coordinator wrote");

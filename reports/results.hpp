@@ -124,6 +124,8 @@ struct Results {
 
 nlohmann::json to_json(const Record& r);
 nlohmann::json to_json(const Results& r);
+// Reads one record (as an agent sends it); errors name the field.
+Result<Record> record_from_json(const nlohmann::json& j);
 // Reads a results document; errors name the JSON path of the bad field and what was expected.
 Result<Results> results_from_json(const nlohmann::json& j);
 Result<Results> load_results(const std::string& path);

@@ -1,0 +1,520 @@
+#include "pods/coordinator.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <semaphore>
+#include <thread>
+
+#include "common/build_info.hpp"
+#include "pods/agent_client.hpp"
+#include "pods/rails.hpp"
+
+namespace railcheck::pods {
+namespace {
+
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr Seconds kHealthTimeout{2};
+constexpr Seconds kInventoryTimeout{30};
+constexpr Seconds kServerStartTimeout{10};
+constexpr double kAcceptTimeoutS = 30;
+constexpr int kBusyRetries = 20;  // x 250 ms: a server side still winding down from the last round
+
+std::string now_rfc3339() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                                   std::chrono::system_clock::now())));
+}
+
+// One agent as the coordinator knows it.
+struct AgentState {
+  explicit AgentState(AgentClient c) : client(std::move(c)) {}
+  AgentClient client;
+  std::string name;  // the node name, or node/pod when several agents share a node
+  std::string node;
+  std::string pod;
+  bool reachable = false;
+  std::string error;
+  json inventory;
+  std::vector<InterfaceFacts> interfaces;
+};
+
+std::string describe(const AgentState& a) {
+  return a.name.empty() ? fmt::format("agent {}", a.client.address())
+                        : fmt::format("agent {} ({})", a.name, a.client.address());
+}
+
+std::vector<InterfaceFacts> facts_from_inventory(const json& inv) {
+  std::vector<InterfaceFacts> out;
+  if (!inv.contains("interfaces") || !inv["interfaces"].is_array()) return out;
+  for (const auto& i : inv["interfaces"]) {
+    if (!i.is_object()) continue;
+    InterfaceFacts f;
+    f.interface = i.value("interface", "");
+    f.network = i.value("network", "");
+    f.ipv4 = i.value("ipv4", "");
+    f.prefix_len = i.value("prefix_len", 0u);
+    f.rdma_device = i.value("rdma_device", "");
+    if (!f.interface.empty() && !f.rdma_device.empty()) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string headline(const std::vector<reports::Record>& recs) {
+  if (recs.empty()) return "no figures";
+  const reports::Record& r = recs.back();  // the largest size is the headline
+  if (!r.error.empty()) return "FAILED: " + r.error;
+  if (r.latency_us) {
+    return fmt::format("{} {}: p50 {:.2f} us, p99 {:.2f} us", r.test, verbs::format_size(r.size_bytes),
+                       r.latency_us->p50, r.latency_us->p99);
+  }
+  if (r.bandwidth) {
+    return fmt::format("{} {}: {:.2f} Gb/s", r.test, verbs::format_size(r.size_bytes), r.bandwidth->avg_gbps);
+  }
+  return r.test;
+}
+
+class Run {
+ public:
+  Run(const CoordinatorOptions& opt) : opt_(opt), slots_(std::max<uint32_t>(opt.parallel, 1)) {}
+
+  Result<reports::Results> go();
+
+ private:
+  void say(std::string_view line) {
+    if (!opt_.progress) return;
+    std::lock_guard lock(print_mutex_);
+    opt_.progress(line);
+  }
+  Result<std::vector<std::string>> agent_addresses() const;
+  Result<void> find_agents();
+  void fetch_inventories();
+  void run_rail(const reports::RailInfo& rail);
+  std::vector<reports::Record> run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
+                                             size_t server, const PairTest& test);
+  AgentResult<json> start_server(AgentState& a, const TestRequest& req);
+  // Whether the agent still answers; marks it gone (since `round`) when not. Returns its cause.
+  std::optional<std::string> gone(size_t agent, uint32_t round);
+  std::optional<std::string> gone_cause(size_t agent);
+  reports::PairEnd end_of(size_t agent, const reports::RailMember& m) const;
+
+  const CoordinatorOptions& opt_;
+  std::counting_semaphore<> slots_;
+  std::mutex print_mutex_;
+  std::vector<AgentState> agents_;
+  std::map<std::string, size_t> by_name_;
+
+  std::mutex state_mutex_;
+  std::map<size_t, std::string> gone_;  // agent -> "agent X unreachable since round k"
+  std::vector<reports::Record> records_;
+  std::vector<std::string> notes_;
+};
+
+Result<std::vector<std::string>> Run::agent_addresses() const {
+  if (!opt_.agents.empty()) return opt_.agents;
+  auto ips = resolve_all(opt_.discover);
+  if (!ips) return std::unexpected(ips.error());
+  std::vector<std::string> out;
+  for (const auto& ip : *ips) out.push_back(fmt::format("{}:{}", ip, opt_.agent_port));
+  return out;
+}
+
+Result<void> Run::find_agents() {
+  const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(Seconds(opt_.wait_s));
+  std::map<std::string, AgentState> found;  // address -> state
+  std::map<std::string, std::string> last_error;
+  std::string resolve_error;
+  bool announced = false;
+  for (;;) {
+    auto addrs = agent_addresses();
+    if (!addrs) resolve_error = addrs.error().message();
+    else resolve_error.clear();
+    size_t healthy = 0;
+    for (const std::string& a : addrs.value_or(std::vector<std::string>{})) {
+      auto hp = parse_agent_address(a, opt_.agent_port);
+      if (!hp) return std::unexpected(hp.error());
+      auto [it, added] = found.try_emplace(a, AgentClient(hp->first, hp->second, opt_.token));
+      if (it->second.reachable) {
+        ++healthy;
+        continue;
+      }
+      auto h = it->second.client.health(kHealthTimeout);
+      if (h) {
+        it->second.reachable = true;
+        it->second.node = h->value("node", "");
+        it->second.pod = h->value("pod", "");
+        ++healthy;
+      } else {
+        last_error[a] = h.error().message;
+      }
+    }
+    const size_t known = addrs ? addrs->size() : 0;
+    const bool enough = opt_.expect_nodes > 0 ? healthy >= opt_.expect_nodes && healthy == known
+                                              : known > 0 && healthy == known;
+    if (enough || SteadyClock::now() >= deadline) break;
+    if (!announced) {
+      say(fmt::format("waiting up to {:.0f} s for agents: {} of {} answer{}", opt_.wait_s, healthy, known,
+                      opt_.expect_nodes ? fmt::format(" ({} expected)", opt_.expect_nodes) : ""));
+      announced = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (found.empty()) {
+    return fail(Errc::kNotFound,
+                opt_.agents.empty() ? fmt::format("no agent found behind {}: {}", opt_.discover,
+                                                  resolve_error.empty() ? "no A records" : resolve_error)
+                                    : "no agent address given",
+                "is the rdma-tools DaemonSet running, and its headless Service named as --discover says?");
+  }
+  for (auto& [addr, st] : found) {
+    if (!st.reachable) st.error = last_error[addr];
+    agents_.push_back(std::move(st));
+  }
+  return {};
+}
+
+void Run::fetch_inventories() {
+  std::vector<std::jthread> threads;
+  for (AgentState& a : agents_) {
+    if (!a.reachable) continue;
+    threads.emplace_back([&a] {
+      auto inv = a.client.inventory(kInventoryTimeout);
+      if (!inv) {
+        a.reachable = false;
+        a.error = inv.error().message;
+        return;
+      }
+      a.inventory = std::move(*inv);
+      if (a.inventory.contains("error") && a.inventory["error"].is_string()) {
+        a.error = "its rail map: " + a.inventory["error"].get<std::string>();
+      }
+      a.node = a.inventory.value("node", a.node);
+      a.pod = a.inventory.value("pod", a.pod);
+      a.interfaces = facts_from_inventory(a.inventory);
+    });
+  }
+  threads.clear();  // joins
+  // Names: the node, or node/pod where agents share a node (several pods per node, the lab).
+  std::map<std::string, int> per_node;
+  for (const AgentState& a : agents_) per_node[a.node]++;
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    AgentState& a = agents_[i];
+    if (a.node.empty()) a.name = a.client.address();
+    else a.name = per_node[a.node] > 1 && !a.pod.empty() ? fmt::format("{}/{}", a.node, a.pod) : a.node;
+    by_name_[a.name] = i;
+  }
+}
+
+std::optional<std::string> Run::gone_cause(size_t agent) {
+  std::lock_guard lock(state_mutex_);
+  auto it = gone_.find(agent);
+  if (it == gone_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> Run::gone(size_t agent, uint32_t round) {
+  if (auto c = gone_cause(agent)) return c;
+  if (agents_[agent].client.health(kHealthTimeout)) return std::nullopt;
+  std::lock_guard lock(state_mutex_);
+  auto [it, added] = gone_.try_emplace(agent, fmt::format("{} unreachable since round {}", describe(agents_[agent]),
+                                                          round));
+  if (added) notes_.push_back(it->second);
+  return it->second;
+}
+
+AgentResult<json> Run::start_server(AgentState& a, const TestRequest& req) {
+  for (int i = 0;; ++i) {
+    auto r = a.client.post_test(req, kServerStartTimeout);
+    if (r || r.error().kind != AgentFailure::kBusy || i == kBusyRetries) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+reports::PairEnd Run::end_of(size_t agent, const reports::RailMember& m) const {
+  const AgentState& a = agents_[agent];
+  reports::PairEnd e;
+  e.node = a.name;
+  e.pod = a.pod;
+  e.interface = m.interface;
+  e.ip = m.ip;
+  for (const auto& f : a.interfaces) {
+    if (f.interface == m.interface) e.device = f.rdma_device;
+  }
+  // Link facts from the rail map, where the agent sent one.
+  const json& map = a.inventory.contains("rail_map") ? a.inventory["rail_map"] : json();
+  if (map.is_object() && map.contains("ports") && map["ports"].is_array()) {
+    for (const auto& p : map["ports"]) {
+      if (!p.is_object() || p.value("interface", "") != m.interface) continue;
+      if (p.contains("pci_address") && p["pci_address"].is_string()) e.pci_address = p["pci_address"];
+      if (p.contains("link_layer") && p["link_layer"].is_string()) e.link_layer = p["link_layer"];
+      if (p.contains("active_mtu") && p["active_mtu"].is_number_unsigned()) e.active_mtu = p["active_mtu"].get<uint32_t>();
+      if (p.contains("rate_gbps") && p["rate_gbps"].is_number()) e.rate_gbps = p["rate_gbps"].get<double>();
+      if (p.contains("nearest_gpu") && p["nearest_gpu"].is_object()) {
+        const json& g = p["nearest_gpu"];
+        if (g.contains("gpu") && g["gpu"].is_number_integer()) e.gpu = g["gpu"].get<int>();
+        if (g.contains("pci_address") && g["pci_address"].is_string()) e.gpu_pci_address = g["pci_address"];
+        if (g.contains("class") && g["class"].is_string()) e.gpu_class = g["class"];
+      }
+    }
+  }
+  return e;
+}
+
+std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
+                                                size_t server, const PairTest& test) {
+  const reports::RailMember& cm = *std::ranges::find(rail.members, agents_[client].name, &reports::RailMember::node);
+  const reports::RailMember& sm = *std::ranges::find(rail.members, agents_[server].name, &reports::RailMember::node);
+  std::string cause;
+  uint32_t attempts = 0;
+  for (uint32_t attempt = 0; attempt <= opt_.retries; ++attempt) {
+    if (auto c = gone_cause(client)) { cause = *c; break; }
+    if (auto c = gone_cause(server)) { cause = *c; break; }
+    ++attempts;
+    TestRequest sreq{.role = Role::kServer, .interface = sm.interface, .spec = test.spec, .peer = {}, .port = 0,
+                     .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
+    auto srv = start_server(agents_[server], sreq);
+    if (!srv) {
+      cause = srv.error().message;
+      if (srv.error().kind == AgentFailure::kUnreachable) {
+        if (auto c = gone(server, round)) { cause = *c; break; }
+      }
+      continue;
+    }
+    TestRequest creq{.role = Role::kClient, .interface = cm.interface, .spec = test.spec,
+                     .peer = agents_[server].client.host(), .port = srv->value("port", uint16_t{0}),
+                     .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
+    auto res = agents_[client].client.post_test(creq, Seconds(opt_.pair_timeout_s));
+    if (res) {
+      std::vector<reports::Record> out;
+      for (const auto& rj : (*res)["records"]) {
+        auto rec = reports::record_from_json(rj);
+        if (!rec) {
+          cause = fmt::format("{} sent a record this coordinator cannot read: {}", describe(agents_[client]),
+                              rec.error().message());
+          out.clear();
+          break;
+        }
+        reports::Record r = std::move(*rec);
+        const reports::PairEnd src_measured = r.src;
+        const reports::PairEnd dst_measured = r.dst;
+        r.rail = rail.name;
+        r.src = end_of(client, cm);
+        r.dst = end_of(server, sm);
+        // What the run itself measured wins over the inventory.
+        if (!src_measured.device.empty()) r.src.device = src_measured.device;
+        if (!dst_measured.device.empty()) r.dst.device = dst_measured.device;
+        if (src_measured.active_mtu) r.src.active_mtu = src_measured.active_mtu;
+        if (dst_measured.active_mtu) r.dst.active_mtu = dst_measured.active_mtu;
+        r.src.mem = src_measured.mem;
+        r.round = round;
+        r.attempts = attempts;
+        out.push_back(std::move(r));
+      }
+      if (!out.empty()) return out;
+      continue;
+    }
+    cause = res.error().message;
+    // Which side went away? A dead agent's pairs fail with that cause, without retries.
+    if (auto c = gone(client, round)) { cause = *c; break; }
+    if (auto c = gone(server, round)) { cause = *c; break; }
+    if (res.error().kind == AgentFailure::kUnauthorized) break;
+  }
+  std::vector<reports::Record> failed;
+  for (uint64_t size : test.spec.sizes_bytes) {
+    reports::Record r;
+    r.rail = rail.name;
+    r.src = end_of(client, cm);
+    r.dst = end_of(server, sm);
+    r.test = test.name;
+    r.size_bytes = size;
+    r.bidir = test.spec.bidir;
+    r.qps = test.spec.qps;
+    r.error = cause.empty() ? "the test did not run" : cause;
+    r.attempts = std::max<uint32_t>(attempts, 1);
+    r.round = round;
+    failed.push_back(std::move(r));
+  }
+  return failed;
+}
+
+void Run::run_rail(const reports::RailInfo& rail) {
+  std::vector<size_t> member_agent;
+  for (const auto& m : rail.members) member_agent.push_back(by_name_.at(m.node));
+  const Schedule sched = make_schedule(opt_.pattern, static_cast<uint32_t>(rail.members.size()));
+  const size_t total = sched.pair_count();
+  say(fmt::format("rail {} (by {}): {} members, {} {} round(s), {} pair(s)", rail.name, rail.grouped_by,
+                  rail.members.size(), sched.rounds.size(), to_string(opt_.pattern), total));
+  if (total == 0) {
+    std::lock_guard lock(state_mutex_);
+    notes_.push_back(fmt::format("rail {} has {} member(s): nothing to pair", rail.name, rail.members.size()));
+    return;
+  }
+  const auto started = SteadyClock::now();
+  size_t done = 0;
+  for (size_t r = 0; r < sched.rounds.size(); ++r) {
+    const Round& round = sched.rounds[r];
+    const auto round_no = static_cast<uint32_t>(r + 1);
+    std::atomic<size_t> next{0};
+    std::vector<std::jthread> workers;
+    const size_t n_workers = std::min<size_t>(round.size(), std::max<uint32_t>(opt_.parallel, 1));
+    for (size_t w = 0; w < n_workers; ++w) {
+      workers.emplace_back([&] {
+        for (size_t i = next++; i < round.size(); i = next++) {
+          slots_.acquire();
+          const size_t c = member_agent[round[i].client];
+          const size_t s = member_agent[round[i].server];
+          std::vector<reports::Record> pair_records;
+          std::string line = fmt::format("[{} {}/{}] {}/{} -> {}/{}:", rail.name, round_no, sched.rounds.size(),
+                                         agents_[c].name, rail.members[round[i].client].interface, agents_[s].name,
+                                         rail.members[round[i].server].interface);
+          for (const PairTest& t : opt_.tests) {
+            auto recs = run_pair_test(rail, round_no, c, s, t);
+            line += " " + headline(recs) + ";";
+            pair_records.insert(pair_records.end(), recs.begin(), recs.end());
+          }
+          slots_.release();
+          line.pop_back();
+          say(line);
+          std::lock_guard lock(state_mutex_);
+          records_.insert(records_.end(), pair_records.begin(), pair_records.end());
+        }
+      });
+    }
+    workers.clear();  // joins: the round is over
+    done += round.size();
+    const double elapsed = Seconds(SteadyClock::now() - started).count();
+    const double eta = done == 0 ? 0 : elapsed / static_cast<double>(done) * static_cast<double>(total - done);
+    say(fmt::format("[{}] round {}/{} done: {}/{} pairs, {:.0f} s elapsed{}", rail.name, round_no, sched.rounds.size(),
+                    done, total, elapsed, done < total ? fmt::format(", ETA {:.0f} s", eta) : std::string{}));
+  }
+}
+
+Result<reports::Results> Run::go() {
+  reports::Results out;
+  out.meta.started = now_rfc3339();
+  out.meta.railcheck_version = std::string(build_info().version);
+  out.meta.git_commit = std::string(build_info().git_commit);
+  out.meta.mode = "cluster";
+  out.meta.pattern = std::string(to_string(opt_.pattern));
+  json specs = json::object();
+  for (const PairTest& t : opt_.tests) {
+    out.meta.tests.push_back(t.name);
+    specs[t.name] = verbs::to_json(t.spec);
+  }
+  out.meta.spec = std::move(specs);
+
+  if (auto ok = find_agents(); !ok) return std::unexpected(ok.error());
+  fetch_inventories();
+
+  size_t reachable = 0, unauthorized = 0;
+  for (const AgentState& a : agents_) {
+    if (a.reachable) ++reachable;
+    else if (a.error.find("(401") != std::string::npos) ++unauthorized;
+  }
+  say(fmt::format("{} agent(s), {} answering", agents_.size(), reachable));
+  for (const AgentState& a : agents_) {
+    if (!a.reachable) say(fmt::format("  {}: {}", describe(a), a.error));
+  }
+  if (unauthorized > 0 && unauthorized == agents_.size()) {
+    return fail(Errc::kPeer, fmt::format("every agent ({}) refused our token (401)", agents_.size()),
+                "give the coordinator the agents' token (--token-file, the release's Secret)");
+  }
+  if (reachable == 0) {
+    return fail(Errc::kPeer, fmt::format("none of the {} agent(s) answered", agents_.size()),
+                fmt::format("first error: {}", agents_.front().error));
+  }
+  if (opt_.expect_nodes > 0 && reachable < opt_.expect_nodes) {
+    out.notes.push_back(fmt::format("expected {} agents, {} answered", opt_.expect_nodes, reachable));
+  }
+
+  std::vector<NodeFacts> facts;
+  for (const AgentState& a : agents_) {
+    out.nodes.push_back({.node = a.name, .pod = a.pod, .agent = a.client.address(), .reachable = a.reachable,
+                         .error = a.error, .rail_map = a.inventory.value("rail_map", json()),
+                         .checks = a.inventory.value("checks", json())});
+    if (a.reachable) facts.push_back({.node = a.name, .interfaces = a.interfaces});
+  }
+  RailGrouping grouping = group_rails(facts);
+  out.rails = grouping.rails;
+  for (auto& n : grouping.notes) notes_.push_back(std::move(n));
+  if (out.rails.empty()) {
+    return fail(Errc::kNotFound, "no rail: no agent reported an interface with an RDMA device",
+                "run `railcheck topo` in an agent pod: are its SR-IOV networks attached (Multus annotations)?");
+  }
+  for (const auto& rail : out.rails) {
+    if (!rail.missing_nodes.empty()) {
+      notes_.push_back(fmt::format("rail {} is missing on {}", rail.name, fmt::join(rail.missing_nodes, ", ")));
+    }
+  }
+
+  {
+    std::vector<std::jthread> rails;
+    for (const auto& rail : out.rails) rails.emplace_back([this, &rail] { run_rail(rail); });
+  }
+
+  // Records in a stable order: rail order, then round, client, test, size.
+  std::map<std::string, size_t> rail_index;
+  for (size_t i = 0; i < out.rails.size(); ++i) rail_index[out.rails[i].name] = i;
+  std::map<std::string, size_t> test_index;
+  for (size_t i = 0; i < opt_.tests.size(); ++i) test_index[opt_.tests[i].name] = i;
+  std::ranges::stable_sort(records_, [&](const reports::Record& a, const reports::Record& b) {
+    return std::tuple(rail_index[a.rail], a.round, a.src.node, test_index[a.test], a.size_bytes) <
+           std::tuple(rail_index[b.rail], b.round, b.src.node, test_index[b.test], b.size_bytes);
+  });
+  out.records = std::move(records_);
+  for (auto& n : notes_) out.notes.push_back(std::move(n));
+  out.meta.finished = now_rfc3339();
+  return out;
+}
+
+}  // namespace
+
+Result<std::pair<verbs::TestKind, verbs::Op>> parse_test_name(std::string_view name) {
+  const size_t us = name.rfind('_');
+  if (us != std::string_view::npos) {
+    auto op = verbs::parse_op(name.substr(0, us));
+    auto kind = verbs::parse_test_kind(name.substr(us + 1));
+    if (op && kind) return std::pair{*kind, *op};
+  }
+  return fail(Errc::kInvalidArgument, fmt::format("unknown test '{}'", name),
+              "tests are write_lat, read_lat, send_lat, write_bw, read_bw, send_bw");
+}
+
+Result<std::vector<std::string>> resolve_all(const std::string& name) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (const int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &res); rc != 0) {
+    return fail(Errc::kNotFound, fmt::format("resolve {}: {}", name, ::gai_strerror(rc)),
+                "is the name the headless Service of the agents (<release>-agents.<namespace>.svc)?");
+  }
+  std::set<std::string> ips;
+  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+    char host[NI_MAXHOST] = {};
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) == 0) ips.insert(host);
+  }
+  ::freeaddrinfo(res);
+  return std::vector<std::string>(ips.begin(), ips.end());
+}
+
+Result<reports::Results> run_coordinator(const CoordinatorOptions& options) {
+  if (options.agents.empty() && options.discover.empty()) {
+    return fail(Errc::kInvalidArgument, "no agents: give --agents HOST:PORT,... or --discover NAME");
+  }
+  if (options.tests.empty()) return fail(Errc::kInvalidArgument, "no tests to run", "give --tests");
+  Run run(options);
+  return run.go();
+}
+
+}  // namespace railcheck::pods

@@ -1,0 +1,58 @@
+#pragma once
+// The coordinator: finds the agents, fetches their inventories, groups interfaces into rails,
+// and runs each rail's schedule (pods/schedule.hpp), rails in parallel, a round's pairs in
+// parallel, every NIC in one test at a time. Each pair runs the chosen tests: the server
+// agent opens a test port, the client agent runs the test against it and returns records.
+//
+// Failures stay with their pairs: an agent that dies or hangs fails its pairs with the cause
+// ("agent pod-3 (10.0.0.3:7400) unreachable since round 2") and the rest finish; a failed pair
+// is re-run up to `retries` times unless one of its agents is gone. The result is the raw
+// records, unjudged (reports::judge sets verdicts).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "pods/schedule.hpp"
+#include "reports/results.hpp"
+#include "verbs/spec.hpp"
+
+namespace railcheck::pods {
+
+// One test every pair runs: kind + verb, with the spec options.
+struct PairTest {
+  std::string name;  // "write_lat"
+  verbs::RunSpec spec;
+};
+
+// "write_lat" -> kind and op; errors name the accepted names.
+Result<std::pair<verbs::TestKind, verbs::Op>> parse_test_name(std::string_view name);
+
+struct CoordinatorOptions {
+  std::vector<std::string> agents;  // "host:port" (port optional)
+  std::string discover;             // DNS name whose A records are the agents
+  uint16_t agent_port = 7400;
+  std::string token;
+  std::vector<PairTest> tests;
+  Pattern pattern = Pattern::kAllPairs;
+  uint32_t retries = 1;
+  uint32_t expect_nodes = 0;     // 0: no expectation
+  double wait_s = 60;            // how long to wait for agents to answer
+  double test_timeout_s = 10;    // a test with no progress for this long fails
+  double pair_timeout_s = 600;   // hard limit on one test of one pair
+  uint32_t parallel = 64;        // pairs running at once, over all rails
+  // Terminal lines as the run goes (progress, one per finished pair); empty: silent.
+  std::function<void(std::string_view)> progress;
+};
+
+// Runs everything. An Error means nothing could be run (no agent, no rail, bad token on every
+// agent): exit code 2. Otherwise the results, possibly full of failed records.
+Result<reports::Results> run_coordinator(const CoordinatorOptions& options);
+
+// The agents behind a DNS name (every A record), sorted; errors name the name and resolver error.
+Result<std::vector<std::string>> resolve_all(const std::string& name);
+
+}  // namespace railcheck::pods

@@ -1,0 +1,69 @@
+#include "pods/rails.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace railcheck::pods {
+
+std::string ipv4_subnet(const std::string& ipv4, uint32_t prefix_len) {
+  in_addr addr{};
+  if (prefix_len > 32 || ::inet_pton(AF_INET, ipv4.c_str(), &addr) != 1) return {};
+  const uint32_t host = ntohl(addr.s_addr);
+  const uint32_t mask = prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - prefix_len);
+  addr.s_addr = htonl(host & mask);
+  char buf[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &addr, buf, sizeof buf);
+  return fmt::format("{}/{}", buf, prefix_len);
+}
+
+RailGrouping group_rails(std::span<const NodeFacts> nodes) {
+  RailGrouping out;
+  std::map<std::string, size_t> index;  // "network:NAME" or "subnet:CIDR" -> rails[i]
+  bool assumed_prefix = false;
+  for (const NodeFacts& node : nodes) {
+    for (const InterfaceFacts& f : node.interfaces) {
+      std::string key, name, by;
+      if (!f.network.empty()) {
+        key = "network:" + f.network, name = f.network, by = "network";
+      } else {
+        const uint32_t len = f.prefix_len != 0 ? f.prefix_len : kAssumedPrefixLen;
+        assumed_prefix |= f.prefix_len == 0 && !f.ipv4.empty();
+        name = f.ipv4.empty() ? std::string{} : ipv4_subnet(f.ipv4, len);
+        if (name.empty()) {
+          out.notes.push_back(fmt::format("{} {}: no Multus network name and no IPv4 address, left out of every rail",
+                                          node.node, f.interface));
+          continue;
+        }
+        key = "subnet:" + name, by = "subnet";
+      }
+      auto [it, added] = index.try_emplace(key, out.rails.size());
+      if (added) out.rails.push_back({.name = name, .grouped_by = by, .members = {}, .missing_nodes = {}});
+      reports::RailInfo& rail = out.rails[it->second];
+      auto dup = std::ranges::find(rail.members, node.node, &reports::RailMember::node);
+      if (dup != rail.members.end()) {
+        out.notes.push_back(fmt::format("{} has two interfaces on rail {} ({}, {}): only {} is tested", node.node,
+                                        name, dup->interface, f.interface, dup->interface));
+        continue;
+      }
+      rail.members.push_back({.node = node.node, .interface = f.interface, .ip = f.ipv4});
+    }
+  }
+  if (assumed_prefix) {
+    out.notes.push_back(fmt::format("interfaces without a Multus network name were grouped by subnet, assuming /{} "
+                                    "where the prefix length was unknown",
+                                    kAssumedPrefixLen));
+  }
+  for (reports::RailInfo& rail : out.rails) {
+    for (const NodeFacts& node : nodes) {
+      if (std::ranges::find(rail.members, node.node, &reports::RailMember::node) == rail.members.end()) {
+        rail.missing_nodes.push_back(node.node);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace railcheck::pods
