@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every railcheck test on this machine, installing what it needs first:
 #   unit     on the host, no hardware needed;
-#   lab      real verbs over Soft-RoCE, inside one lab guest with 3 pods x 2 rails;
+#   lab      real verbs over Soft-RoCE, inside one lab guest with 4 pods x 2 rails;
 #   labtool  lab/run's own behaviour (exit codes, timeouts, no stray qemu);
 #   labnodes tests between two lab guests ("nodes"): rdma_cm.
 # Usage: ./test.sh [unit|lab|labtool|labnodes ...]   (default: all four)
@@ -46,7 +46,7 @@ run_stage() {  # name, command...: runs one ctest stage, records its counts
 for s in "${stages[@]}"; do
   case $s in
     unit) run_stage unit ctest --preset "$preset" ;;
-    lab) run_stage lab lab/run --pods 3 --rails 2 -- \
+    lab) run_stage lab lab/run --pods 4 --rails 2 -- \
            ctest --test-dir "$build" -L '^lab$' --output-on-failure --no-tests=error ;;
     labtool|labnodes) run_stage "$s" env RAILCHECK_BIN_DIR="$PWD/$build/bin" \
                ctest --test-dir "$build" -L "^$s\$" --output-on-failure --no-tests=error ;;

@@ -41,6 +41,7 @@ struct CoordinatorCliOptions {
   double pair_timeout_s = 600;
   uint32_t parallel = 64;
   std::string output_dir = "railcheck-report";
+  std::string profile = "default";
   bool quiet = false;
 };
 
@@ -127,6 +128,7 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
     std::cerr << "railcheck coordinator: could not run: " << results.error().message() << "\n";
     return kExitUsage;
   }
+  results->meta.profile = o.profile;
   if (const int rc = write_results(*results, o.output_dir); rc != kExitOk) return rc;
   bool failed = std::ranges::any_of(results->records, [](const reports::Record& r) { return !r.error.empty(); });
   failed |= std::ranges::any_of(results->nodes, [](const reports::NodeInfo& n) { return !n.reachable; });
@@ -189,6 +191,9 @@ Command add_coordinator_command(CLI::App& parent) {
       ->check(CLI::Range(1, 4096))
       ->default_val(64);
   sub->add_option("-o,--output-dir", o->output_dir, "Folder for the report files")->default_val("railcheck-report");
+  sub->add_option("--profile", o->profile,
+                  "Verdict thresholds: default (from the link rate), lab (Soft-RoCE), or a profile JSON file")
+      ->default_val("default");
   sub->add_flag("--quiet", o->quiet, "No progress lines");
   return Command{sub, [o] { return run_coordinator_cmd(*o); }};
 }

@@ -1,0 +1,160 @@
+// The agent and the coordinator across the lab's pods, for real: an agent in every pod (each
+// reading its own podinfo and the shared token), the coordinator in pod0 running every rail's
+// all-pairs matrix. Then the failure paths: an agent killed mid-run, a wrong token.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "lab/lab_env.hpp"
+#include "support/process.hpp"
+
+namespace railcheck {
+namespace {
+
+using nlohmann::json;
+using testing::BackgroundProcess;
+using testing::run_command;
+
+const std::string kBin = RAILCHECK_BIN;
+
+class ClusterLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto map = lab::lab_map();
+    if (!map) GTEST_SKIP() << "not in the lab ($LAB_MAP unset): run under lab/run";
+    map_ = *map;
+    ASSERT_GE(map_.pods.size(), 3u) << "the cluster tests need 3 or more pods";
+    dir_ = std::filesystem::temp_directory_path() / ("railcheck_cluster_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "token") << "lab-token-" << ::getpid() << "\n";
+    std::ofstream(dir_ / "wrong-token") << "not-the-token\n";
+    for (size_t i = 0; i < map_.pods.size(); ++i) {
+      const lab::Pod& p = map_.pods[i];
+      agents_.push_back(std::make_unique<BackgroundProcess>(lab::in_pod(
+          p, kBin + " agent --listen " + p.eth0 + " --podinfo " + p.podinfo + " --node node-" + std::to_string(i) +
+                 " --pod rdma-tools-" + std::to_string(i) + " --token-file " + (dir_ / "token").string())));
+      agent_list_ += (i ? "," : "") + p.eth0 + ":7400";
+    }
+    for (auto& a : agents_) ASSERT_TRUE(a->wait_for_output("listening on", 15000)) << a->output();
+  }
+  void TearDown() override {
+    agents_.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string coordinator(const std::string& args, const std::string& token = "token") const {
+    return lab::in_pod(map_.pods[0], kBin + " coordinator --agents " + agent_list_ + " --token-file " +
+                                         (dir_ / token).string() + " --wait 10 " + args);
+  }
+  json results(const std::string& out) const {
+    std::ifstream in(dir_ / out / "results.json");
+    EXPECT_TRUE(in) << "no results.json in " << out;
+    return in ? json::parse(in) : json::object();
+  }
+
+  lab::LabMap map_;
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<BackgroundProcess>> agents_;
+  std::string agent_list_;
+};
+
+// Unordered pairs per (rail, test) seen in the records.
+std::map<std::pair<std::string, std::string>, std::multiset<std::pair<std::string, std::string>>> pairs_of(
+    const json& res) {
+  std::map<std::pair<std::string, std::string>, std::multiset<std::pair<std::string, std::string>>> out;
+  for (const json& r : res["records"]) {
+    std::string a = r["src"]["node"], b = r["dst"]["node"];
+    if (b < a) std::swap(a, b);
+    out[{r["rail"], r["test"]}].insert({a, b});
+  }
+  return out;
+}
+
+TEST_F(ClusterLab, AllPairsOnEveryRailEveryPairOnce) {
+  const std::string out = (dir_ / "all").string();
+  auto r = run_command(coordinator("--tests write_lat,write_bw -n 100 --timeout 20 --profile lab -o " + out));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json res = results("all");
+  const size_t n = map_.pods.size();
+  const size_t rails = map_.pods[0].rails.size();
+  ASSERT_EQ(res["rails"].size(), rails) << res["rails"].dump(1);
+  for (const json& rail : res["rails"]) {
+    EXPECT_EQ(rail["grouped_by"], "network");
+    EXPECT_EQ(rail["members"].size(), n);
+    EXPECT_TRUE(rail["missing_nodes"].empty());
+  }
+  const auto seen = pairs_of(res);
+  EXPECT_EQ(seen.size(), rails * 2);  // (rail, test) combinations
+  for (const auto& [key, pairs] : seen) {
+    EXPECT_EQ(pairs.size(), n * (n - 1) / 2) << key.first << " " << key.second;
+    std::set<std::pair<std::string, std::string>> unique(pairs.begin(), pairs.end());
+    EXPECT_EQ(unique.size(), pairs.size()) << "a pair ran twice on " << key.first;
+  }
+  for (const json& rec : res["records"]) {
+    EXPECT_EQ(rec["error"], "") << rec.dump();
+    if (rec["test"] == "write_lat") EXPECT_GT(rec["latency_us"]["p50"].get<double>(), 0) << rec.dump();
+    if (rec["test"] == "write_bw") EXPECT_GT(rec["bandwidth"]["avg_gbps"].get<double>(), 0) << rec.dump();
+    EXPECT_GE(rec["round"].get<int>(), 1);
+    EXPECT_FALSE(rec["src"]["device"].get<std::string>().empty());
+    EXPECT_FALSE(rec["dst"]["device"].get<std::string>().empty());
+  }
+  // Progress: one line per round of each rail and one per pair.
+  EXPECT_NE(r.err.find("round 1/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("-> "), std::string::npos) << r.err;
+}
+
+TEST_F(ClusterLab, AnAgentKilledMidRunFailsOnlyItsPairs) {
+  const size_t victim = map_.pods.size() - 1;
+  const std::string victim_name = "node-" + std::to_string(victim);
+  const std::string out = (dir_ / "kill").string();
+  BackgroundProcess coord(
+      coordinator("--tests write_lat -n 3000 --timeout 3 --retries 1 --profile lab -o " + out));
+  ASSERT_TRUE(coord.wait_for_output("] node-", 120000)) << coord.output();  // the first pair finished
+  agents_[victim]->kill(SIGKILL);
+  const int rc = coord.wait(240000);
+  EXPECT_EQ(rc, 1) << coord.output();
+  const json res = results("kill");
+  size_t failed = 0, passed = 0;
+  for (const json& rec : res["records"]) {
+    const bool involves = rec["src"]["node"] == victim_name || rec["dst"]["node"] == victim_name;
+    const std::string err = rec["error"];
+    if (!err.empty()) {
+      ++failed;
+      EXPECT_TRUE(involves) << "a pair without the killed agent failed: " << rec.dump();
+      EXPECT_NE(err.find(victim_name), std::string::npos) << "the cause does not name the agent: " << err;
+    } else {
+      ++passed;
+      EXPECT_GT(rec["latency_us"]["p50"].get<double>(), 0);
+    }
+  }
+  EXPECT_GT(failed, 0u) << coord.output();
+  EXPECT_GT(passed, 0u) << coord.output();
+  // Every pair is present: the run finished.
+  const size_t n = map_.pods.size();
+  for (const auto& [key, pairs] : pairs_of(res)) EXPECT_EQ(pairs.size(), n * (n - 1) / 2) << key.first;
+  bool noted = false;
+  for (const json& note : res["notes"]) noted |= note.get<std::string>().find(victim_name) != std::string::npos;
+  EXPECT_TRUE(noted) << res["notes"].dump();
+}
+
+TEST_F(ClusterLab, AWrongTokenIsRefusedAndTheCoordinatorSaysSo) {
+  auto r = run_command(coordinator("-o " + (dir_ / "wrong").string(), "wrong-token"));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("401"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("token"), std::string::npos) << r.err;
+  // The agents logged the refusal.
+  EXPECT_TRUE(agents_[1]->wait_for_output("401 for GET /v1/inventory", 5000)) << agents_[1]->output();
+}
+
+}  // namespace
+}  // namespace railcheck
