@@ -3,16 +3,18 @@
 #   unit     on the host, no hardware needed;
 #   lab      real verbs over Soft-RoCE, inside one lab guest with 4 pods x 2 rails;
 #   labtool  lab/run's own behaviour (exit codes, timeouts, no stray qemu);
-#   labnodes tests between two lab guests ("nodes"): rdma_cm.
-# Usage: ./test.sh [unit|lab|labtool|labnodes ...]   (default: all four)
+#   labnodes tests between two lab guests ("nodes"): rdma_cm;
+#   chart    the Helm chart with helm 3 and 4, and the Dockerfile (tools fetched from npm
+#            by scripts/install-chart-tools into a cache outside the tree).
+# Usage: ./test.sh [unit|lab|labtool|labnodes|chart ...]   (default: all five)
 # Env: RAILCHECK_PRESET (ci, or dev/asan), RAILCHECK_JOBS (build parallelism).
 set -uo pipefail
 cd "$(dirname "$0")"
 preset=${RAILCHECK_PRESET:-ci}
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool labnodes)
+[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool labnodes chart)
 for s in "${stages[@]}"; do
-  case $s in unit|lab|labtool|labnodes) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool, labnodes)" >&2; exit 2 ;; esac
+  case $s in unit|lab|labtool|labnodes|chart) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool, labnodes, chart)" >&2; exit 2 ;; esac
 done
 
 scripts/install-deps || exit 1
@@ -43,6 +45,11 @@ run_stage() {  # name, command...: runs one ctest stage, records its counts
   total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 }
 
+chart_stage() {  # the chart tests need helm 3, helm 4 and node modules first
+  scripts/install-chart-tools &&
+    ctest --test-dir "$build" -L '^chart$' --output-on-failure --no-tests=error
+}
+
 for s in "${stages[@]}"; do
   case $s in
     unit) run_stage unit ctest --preset "$preset" ;;
@@ -50,6 +57,7 @@ for s in "${stages[@]}"; do
            ctest --test-dir "$build" -L '^lab$' --output-on-failure --no-tests=error ;;
     labtool|labnodes) run_stage "$s" env RAILCHECK_BIN_DIR="$PWD/$build/bin" \
                ctest --test-dir "$build" -L "^$s\$" --output-on-failure --no-tests=error ;;
+    chart) run_stage chart chart_stage ;;
   esac
 done
 
