@@ -24,7 +24,7 @@ int run_app(int argc, char** argv) {
   std::vector<Command> commands{add_version_command(app), add_devices_command(app), add_serve_command(app),
                                 add_lat_command(app), add_bw_command(app),
                                 add_topo_command(app), add_check_command(app),
-                                add_agent_command(app), add_coordinator_command(app)};
+                                add_report_command(app), add_agent_command(app), add_coordinator_command(app)};
 
   try {
     app.parse(argc, argv);

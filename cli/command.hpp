@@ -30,6 +30,7 @@ Command add_topo_command(CLI::App& parent);
 Command add_check_command(CLI::App& parent);
 Command add_agent_command(CLI::App& parent);
 Command add_coordinator_command(CLI::App& parent);
+Command add_report_command(CLI::App& parent);
 
 // Builds the whole command tree and runs the chosen subcommand; returns the exit code.
 int run_app(int argc, char** argv);

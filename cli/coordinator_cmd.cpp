@@ -15,10 +15,15 @@
 #include "cli/command.hpp"
 #include "pods/api.hpp"
 #include "pods/coordinator.hpp"
+#include "reports/judge.hpp"
+#include "reports/outputs.hpp"
 #include "reports/results.hpp"
 
 namespace railcheck::cli {
 namespace {
+
+constexpr reports::Format kAllFormats[] = {reports::Format::kTerminal, reports::Format::kJson, reports::Format::kJunit,
+                                           reports::Format::kHtml, reports::Format::kPrometheus};
 
 struct CoordinatorCliOptions {
   std::vector<std::string> agents;
@@ -79,22 +84,6 @@ Result<std::vector<pods::PairTest>> build_tests(const CoordinatorCliOptions& o) 
   return out;
 }
 
-int write_results(const reports::Results& results, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  const std::string path = dir + "/results.json";
-  std::ofstream out(path);
-  out << reports::to_json(results).dump(2) << "\n";
-  out.close();
-  if (ec || !out) {
-    std::cerr << fmt::format("railcheck coordinator: cannot write {}: {}\n", path,
-                             ec ? ec.message() : std::string("write failed"));
-    return kExitUsage;
-  }
-  std::cout << fmt::format("results: {}\n", path);
-  return kExitOk;
-}
-
 int run_coordinator_cmd(const CoordinatorCliOptions& o) {
   auto tests = build_tests(o);
   if (!tests) {
@@ -104,6 +93,11 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
   const char* env_token = std::getenv("RAILCHECK_TOKEN_FILE");
   const std::string token_file =
       !o.token_file.empty() ? o.token_file : (env_token && *env_token ? env_token : "/etc/railcheck/token/token");
+  auto profile = reports::load_profile(o.profile);
+  if (!profile) {
+    std::cerr << "railcheck coordinator: " << profile.error().message() << "\n";
+    return kExitUsage;
+  }
   auto token = pods::read_token_file(token_file);
   if (!token) {
     std::cerr << "railcheck coordinator: " << token.error().message() << "\n";
@@ -128,12 +122,18 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
     std::cerr << "railcheck coordinator: could not run: " << results.error().message() << "\n";
     return kExitUsage;
   }
-  results->meta.profile = o.profile;
-  if (const int rc = write_results(*results, o.output_dir); rc != kExitOk) return rc;
-  bool failed = std::ranges::any_of(results->records, [](const reports::Record& r) { return !r.error.empty(); });
+  reports::judge(*results, *profile);
+  std::cout << reports::render_terminal(*results) << std::flush;
+  auto written = reports::write_reports(*results, o.output_dir, kAllFormats);
+  if (!written) {
+    std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
+    return kExitUsage;
+  }
+  std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
+  // Failed records, and what has no records: agents that never answered, nodes without a rail.
+  bool failed = reports::any_failed(*results);
   failed |= std::ranges::any_of(results->nodes, [](const reports::NodeInfo& n) { return !n.reachable; });
   failed |= std::ranges::any_of(results->rails, [](const reports::RailInfo& r) { return !r.missing_nodes.empty(); });
-  for (const auto& n : results->notes) std::cout << "note: " << n << "\n";
   return failed ? kExitFailed : kExitOk;
 }
 

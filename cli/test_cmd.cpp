@@ -10,8 +10,9 @@
 
 #include "cli/command.hpp"
 #include "cli/device_choice.hpp"
-#include "reports/run_json.hpp"
+#include "reports/outputs.hpp"
 #include "reports/run_table.hpp"
+#include "reports/single_results.hpp"
 #include "verbs/session.hpp"
 
 namespace railcheck::cli {
@@ -97,12 +98,18 @@ int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
     out << reports::size_row(*spec, s) << std::flush;
   };
   spdlog::debug("{} {} to {}:{}, {} size(s)", name, o.op, o.peer, o.port, spec->sizes_bytes.size());
+  const std::string started = reports::utc_now();
   auto rec = verbs::run_client(copt, on_size);
   if (!rec) {
     std::cerr << "railcheck " << name << ": " << rec.error().message() << "\n";
     return kExitFailed;
   }
-  if (!table) out << reports::run_to_json(*rec).dump(2) << "\n";
+  if (!table) {
+    reports::SingleRunContext where;
+    where.interface = !o.device.rail.empty() ? o.device.rail : o.device.netdev;
+    where.started = started;
+    out << reports::render_json(reports::results_from_run(*rec, where));
+  }
   return kExitOk;
 }
 
@@ -132,7 +139,7 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
   }
   sub.add_flag("-R,--rdma-cm", o.rdma_cm,
                "Connect the QPs through rdma_cm (address and route resolved by the CM) instead of the OOB exchange");
-  sub.add_option("--format", o.format, "table (default) or json (schema railcheck.run/v1)")
+  sub.add_option("--format", o.format, "table (default) or json (schema railcheck.results/v1, one record per size)")
       ->check(CLI::IsMember({"table", "json"}));
   sub.add_option("-o,--output", o.output, "Write the result to FILE instead of stdout");
   sub.add_option("--timeout", o.timeout_s, "Seconds without progress before the peer is declared gone")

@@ -23,6 +23,7 @@
 #include "common/build_info.hpp"
 #include "pods/api.hpp"
 #include "pods/run_records.hpp"
+#include "reports/outputs.hpp"
 #include "reports/topo_json.hpp"
 #include "verbs/session.hpp"
 
@@ -374,6 +375,12 @@ struct Agent::Impl {
     out += "# HELP railcheck_agent_unauthorized_total Requests refused for a missing or wrong token.\n"
            "# TYPE railcheck_agent_unauthorized_total counter\n";
     out += fmt::format("railcheck_agent_unauthorized_total {}\n", unauthorized_total.load());
+    // The last client results per interface, as the reports' gauges.
+    reports::Results last_results;
+    for (const auto& [iface, recs] : last) {
+      last_results.records.insert(last_results.records.end(), recs.begin(), recs.end());
+    }
+    if (!last_results.records.empty()) out += reports::render_prometheus(last_results);
     return out;
   }
 

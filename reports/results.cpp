@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <fstream>
+#include <limits>
 
 namespace railcheck::reports {
 namespace {
@@ -29,6 +30,7 @@ class Reader {
       if (required) fail_at(at(key), "a value (missing)");
       return;
     }
+    if (!fits<T>(*it)) return fail_at(at(key), expected_name<T>());
     try {
       out = it->template get<T>();
     } catch (const json::exception&) {
@@ -73,6 +75,25 @@ class Reader {
     else return "of the expected type";
   }
 
+  // JSON's own conversions turn true into 1 and -1 into 4294967295; a number field must be a
+  // number, an integer one an integer that fits.
+  template <typename T>
+  static bool fits(const json& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      return v.is_boolean();
+    } else if constexpr (std::is_integral_v<T>) {
+      if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+      if (!v.is_number_integer()) return false;
+      const int64_t i = v.get<int64_t>();
+      return i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+             (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    } else if constexpr (std::is_floating_point_v<T>) {
+      return v.is_number();
+    } else {
+      return true;
+    }
+  }
+
   const json& j_;
   std::string path_;
   std::optional<Error>& err_;
@@ -89,6 +110,7 @@ json end_json(const PairEnd& e) {
           {"interface", e.interface},
           {"ip", e.ip},
           {"device", e.device},
+          {"gid", e.gid},
           {"pci_address", e.pci_address},
           {"link_layer", e.link_layer},
           {"active_mtu", opt_json(e.active_mtu)},
@@ -106,6 +128,7 @@ void read_end(const json& j, const std::string& path, std::optional<Error>& err,
   r.get("interface", e.interface, true);
   r.get("ip", e.ip);
   r.get("device", e.device);
+  r.get("gid", e.gid);
   r.get("pci_address", e.pci_address);
   r.get("link_layer", e.link_layer);
   r.get_opt("active_mtu", e.active_mtu);
@@ -242,6 +265,8 @@ json to_json(const Results& r) {
             {"cross_rail", m.cross_rail},
             {"tests", m.tests},
             {"spec", m.spec},
+            {"connection", m.connection},
+            {"clock", m.clock},
             {"profile", m.profile}}},
           {"nodes", std::move(nodes)},
           {"rails", std::move(rails)},
@@ -255,10 +280,11 @@ Result<Results> results_from_json(const json& j) {
   Reader top(j, "", err);
   top.get("schema_version", out.schema_version, true);
   if (err) return std::unexpected(*err);
+  // The same major version: "railcheck.results/v1" itself, or a later minor "railcheck.results/v1.N"
+  // (never "v12").
   const std::string_view want = kResultsSchema;
-  const std::string_view major = want.substr(0, want.find('/') + 2);  // "railcheck.results/v1"
-  if (!out.schema_version.starts_with(major) ||
-      (out.schema_version.size() > major.size() && out.schema_version[major.size()] != '.')) {
+  const std::string& got = out.schema_version;
+  if (got != want && !(got.starts_with(want) && got[want.size()] == '.')) {
     return fail(Errc::kInvalidArgument,
                 fmt::format("results JSON: schema_version is '{}', this railcheck reads {}", out.schema_version, want),
                 "re-render it with the railcheck version that wrote it, or rerun the test");
@@ -274,6 +300,8 @@ Result<Results> results_from_json(const json& j) {
     m.get("cross_rail", out.meta.cross_rail);
     m.get("tests", out.meta.tests);
     m.get("profile", out.meta.profile);
+    m.get("connection", out.meta.connection);
+    m.get("clock", out.meta.clock);
     if (!err && m.raw().contains("spec")) out.meta.spec = m.raw()["spec"];
   }
   top.each("nodes", [&](const json& e, const std::string& path) {

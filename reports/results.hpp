@@ -33,6 +33,7 @@ struct PairEnd {
   std::string interface;  // "net1"
   std::string ip;         // the rail address the test used
   std::string device;     // RDMA device, "mlx5_3"
+  std::string gid;        // the GID the test used ("::ffff:10.0.1.11"); empty: unknown
   std::string pci_address;                 // the VF
   std::string link_layer;                  // "Ethernet" | "InfiniBand"; empty: unknown
   std::optional<uint32_t> active_mtu;      // bytes
@@ -110,6 +111,8 @@ struct RunMeta {
   bool cross_rail = false;
   std::vector<std::string> tests;
   nlohmann::json spec;         // the spec options every pair ran with
+  std::string connection;      // how QPs were connected: "oob" | "rdma_cm"; empty: unknown
+  std::string clock;           // the timestamp source the figures came from
   std::string profile;         // the profile the verdicts came from (name or path)
 };
 

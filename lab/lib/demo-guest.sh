@@ -26,12 +26,16 @@ for ((r = 0; r < rails; r++)); do
     ip netns exec pod0 railcheck "$t" "$server_ip" --rail "$rail" --podinfo "$(pod 0 podinfo)" \
         "${extra[@]}" --format json -o "$out/$t-$rail.json" || status=1
     ip netns exec pod0 jq -r --arg t "$t" '
-      .results[] | if $t == "lat"
-        then "  lat write \(.bytes) B: p50 \(.latency_us.p50 * 100 | round / 100) us, p99 \(.latency_us.p99 * 100 | round / 100) us, max \(.latency_us.max * 100 | round / 100) us"
-        else "  bw write \(.bytes) B: avg \(.bandwidth.avg_gbps * 1000 | round / 1000) Gb/s, peak \(.bandwidth.peak_gbps * 1000 | round / 1000) Gb/s" end' \
+      .records[] | if $t == "lat"
+        then "  lat write \(.size_bytes) B: p50 \(.latency_us.p50 * 100 | round / 100) us, p99 \(.latency_us.p99 * 100 | round / 100) us, max \(.latency_us.max * 100 | round / 100) us"
+        else "  bw write \(.size_bytes) B: avg \(.bandwidth.avg_gbps * 1000 | round / 1000) Gb/s, peak \(.bandwidth.peak_gbps * 1000 | round / 1000) Gb/s" end' \
         "$out/$t-$rail.json" 2>/dev/null || true
   done
   kill "$srv"; wait "$srv" 2>/dev/null || true
 done
-echo; echo "== JSON results: $out/ (schema railcheck.run/v1)"
+echo; echo "== report over every rail, judged with the lab profile (Soft-RoCE under qemu)"
+railcheck report "$out"/lat-*.json "$out"/bw-*.json --profile lab || status=1
+railcheck report "$out"/lat-*.json "$out"/bw-*.json --profile lab -o "$out/report" \
+  --format terminal,json,junit,html,prometheus 2>/dev/null || true
+echo; echo "== results: $out/ (schema railcheck.results/v1); every report format in $out/report/"
 exit $status

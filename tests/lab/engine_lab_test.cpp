@@ -82,15 +82,22 @@ class EngineLatency : public EngineLab, public ::testing::WithParamInterface<con
 TEST_P(EngineLatency, PingPongKeepsEveryPercentile) {
   auto srv = serve();
   json doc = client_json(std::string("lat --op ") + GetParam() + " -n 200 -s 2,4K");
-  ASSERT_EQ(doc.value("schema", ""), "railcheck.run/v1");
-  EXPECT_EQ(doc.at("op"), GetParam());
-  ASSERT_EQ(doc.at("results").size(), 2u);
-  EXPECT_EQ(doc["results"][0].at("bytes"), 2);
-  EXPECT_EQ(doc["results"][1].at("bytes"), 4096);
-  for (const json& r : doc["results"]) expect_latency(r, 200);
-  EXPECT_EQ(doc.at("local").at("gid_type"), "RoCEv2");
-  EXPECT_EQ(doc.at("local").at("gid"), "::ffff:" + client().rails[0].ip);
-  EXPECT_EQ(doc.at("remote").at("gid"), "::ffff:" + server().rails[0].ip);
+  ASSERT_EQ(doc.value("schema_version", ""), "railcheck.results/v1");
+  EXPECT_EQ(doc.at("meta").at("mode"), "single");
+  EXPECT_EQ(doc.at("meta").at("tests"), json::array({std::string(GetParam()) + "_lat"}));
+  ASSERT_EQ(doc.at("records").size(), 2u);
+  EXPECT_EQ(doc["records"][0].at("size_bytes"), 2);
+  EXPECT_EQ(doc["records"][1].at("size_bytes"), 4096);
+  for (const json& r : doc["records"]) {
+    EXPECT_EQ(r.at("test"), std::string(GetParam()) + "_lat");
+    expect_latency(r, 200);
+  }
+  const json& rec = doc["records"][0];
+  EXPECT_EQ(rec.at("src").at("link_layer"), "Ethernet");
+  EXPECT_EQ(rec.at("src").at("gid"), "::ffff:" + client().rails[0].ip);
+  EXPECT_EQ(rec.at("src").at("ip"), client().rails[0].ip);
+  EXPECT_EQ(rec.at("dst").at("gid"), "::ffff:" + server().rails[0].ip);
+  EXPECT_EQ(rec.at("dst").at("node"), server().eth0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, EngineLatency, ::testing::Values("write", "read", "send"));
@@ -100,8 +107,8 @@ class EngineBandwidth : public EngineLab, public ::testing::WithParamInterface<c
 TEST_P(EngineBandwidth, StreamsExactlyTheAskedMessages) {
   auto srv = serve();
   json doc = client_json(std::string("bw --op ") + GetParam() + " -n 300 -s 64K");
-  ASSERT_EQ(doc.at("results").size(), 1u);
-  const json& r = doc["results"][0];
+  ASSERT_EQ(doc.at("records").size(), 1u);
+  const json& r = doc["records"][0];
   EXPECT_EQ(r.at("iters"), 300);
   EXPECT_EQ(r.at("bandwidth").at("messages"), 300);
   expect_bandwidth(r);
@@ -110,7 +117,8 @@ TEST_P(EngineBandwidth, StreamsExactlyTheAskedMessages) {
 TEST_P(EngineBandwidth, BidirectionalAddsBothSides) {
   auto srv = serve();
   json doc = client_json(std::string("bw --bidir --op ") + GetParam() + " -n 200 -s 16K");
-  const json& r = doc.at("results").at(0);
+  const json& r = doc.at("records").at(0);
+  EXPECT_EQ(r.at("bidir"), true);
   expect_bandwidth(r);
   // Both directions' messages are in the sum.
   EXPECT_EQ(r.at("bandwidth").at("messages"), 400);
@@ -119,8 +127,8 @@ TEST_P(EngineBandwidth, BidirectionalAddsBothSides) {
 TEST_P(EngineBandwidth, FourQueuePairs) {
   auto srv = serve();
   json doc = client_json(std::string("bw --qps 4 --op ") + GetParam() + " -n 100 -s 8K");
-  const json& r = doc.at("results").at(0);
-  EXPECT_EQ(doc.at("local").at("qps"), 4);
+  const json& r = doc.at("records").at(0);
+  EXPECT_EQ(r.at("qps"), 4);
   EXPECT_EQ(r.at("bandwidth").at("messages"), 400);
   expect_bandwidth(r);
 }
@@ -130,11 +138,11 @@ INSTANTIATE_TEST_SUITE_P(Ops, EngineBandwidth, ::testing::Values("write", "read"
 TEST_F(EngineLab, SweepKeepsEverySize) {
   auto srv = serve();
   json doc = client_json("lat --sweep -n 20 --warmup 2");
-  const json& results = doc.at("results");
+  const json& results = doc.at("records");
   ASSERT_EQ(results.size(), 23u);  // 2 B .. 8 MiB
   uint64_t expected = 2;
   for (const json& r : results) {
-    EXPECT_EQ(r.at("bytes"), expected);
+    EXPECT_EQ(r.at("size_bytes"), expected);
     expect_latency(r, 20);
     expected *= 2;
   }
@@ -143,12 +151,12 @@ TEST_F(EngineLab, SweepKeepsEverySize) {
 TEST_F(EngineLab, DurationModeKeepsPercentiles) {
   auto srv = serve();
   json lat = client_json("lat -D 1");
-  const json& l = lat.at("results").at(0);
+  const json& l = lat.at("records").at(0);
   EXPECT_GT(l.at("iters"), 0);
   expect_latency(l, l.at("iters").get<uint64_t>());
   EXPECT_NEAR(l.at("elapsed_s").get<double>(), 1.0, 0.5);
   json bw = client_json("bw -D 1 -s 64K");
-  const json& b = bw.at("results").at(0);
+  const json& b = bw.at("records").at(0);
   expect_bandwidth(b);
   EXPECT_NEAR(b.at("elapsed_s").get<double>(), 1.0, 0.5);
 }
@@ -245,10 +253,12 @@ TEST_F(EngineLab, ClientAndServerChooseTheDeviceByRailFromNetworkStatus) {
   auto r = run_command(lab::in_pod(c, kBin + " lat -n 50 --format json " + s.eth0 + " --rail " +
                                           c.rails.back().interface + " --podinfo " + c.podinfo));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto doc = json::parse(r.out);
-  EXPECT_EQ(doc.at("local").at("device"), c.rails.back().rdma_device);
-  EXPECT_EQ(doc.at("remote").at("device"), last.rdma_device);
-  EXPECT_EQ(doc.at("local").at("gid"), "::ffff:" + c.rails.back().ip);
+  const json rec = json::parse(r.out).at("records").at(0);
+  EXPECT_EQ(rec.at("src").at("device"), c.rails.back().rdma_device);
+  EXPECT_EQ(rec.at("dst").at("device"), last.rdma_device);
+  EXPECT_EQ(rec.at("src").at("gid"), "::ffff:" + c.rails.back().ip);
+  EXPECT_EQ(rec.at("src").at("interface"), c.rails.back().interface);  // --rail names the rail
+  EXPECT_EQ(rec.at("rail"), c.rails.back().interface);
 }
 
 TEST_F(EngineLab, ClientChoosesTheDeviceByNetdev) {
@@ -256,7 +266,7 @@ TEST_F(EngineLab, ClientChoosesTheDeviceByNetdev) {
   auto r = run_command(lab::in_pod(client(), kBin + " bw -n 50 --format json " + server().eth0 + " --netdev " +
                                                  client().rails[0].netdev));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out).at("local").at("device"), client().rails[0].rdma_device);
+  EXPECT_EQ(json::parse(r.out).at("records").at(0).at("src").at("device"), client().rails[0].rdma_device);
 }
 
 TEST_F(EngineLab, UnknownRailNamesThePodsInterfaces) {

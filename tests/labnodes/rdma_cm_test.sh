@@ -27,13 +27,13 @@ RAILCHECK_W=$work lab/run -q --nodes 2 --timeout 600 -- "W=\$RAILCHECK_W; $scrip
 rc=$?
 check "both nodes exit 0 (rc $rc)" test "$rc" = 0
 [ "$rc" = 0 ] || sed 's/^/  # /' "$work/out.log"
-check "lat JSON says rdma_cm" test "$(jq -r .connection "$work/lat.json" 2>/dev/null)" = rdma_cm
-check "lat counted 100 samples" test "$(jq -r '.results[0].latency_us.count' "$work/lat.json" 2>/dev/null)" = 100
-check "lat p50 > 0" jq -e '.results[0].latency_us.p50 > 0' "$work/lat.json"
-check "lat remote device is node 0's" test "$(jq -r .remote.device "$work/lat.json" 2>/dev/null)" = rxe_n0
-check "bw JSON says rdma_cm" test "$(jq -r .connection "$work/bw.json" 2>/dev/null)" = rdma_cm
-check "bw moved 200 messages over 2 QPs" test "$(jq -r '.results[0].bandwidth.messages' "$work/bw.json" 2>/dev/null)" = 200
-check "bw average > 0" jq -e '.results[0].bandwidth.avg_gbps > 0' "$work/bw.json"
-check "path MTU from rdma_cm" jq -e '.path_mtu >= 256' "$work/bw.json"
+check "lat JSON says rdma_cm" test "$(jq -r .meta.connection "$work/lat.json" 2>/dev/null)" = rdma_cm
+check "lat counted 100 samples" test "$(jq -r '.records[0].latency_us.count' "$work/lat.json" 2>/dev/null)" = 100
+check "lat p50 > 0" jq -e '.records[0].latency_us.p50 > 0' "$work/lat.json"
+check "lat remote device is node 0's" test "$(jq -r .records[0].dst.device "$work/lat.json" 2>/dev/null)" = rxe_n0
+check "bw JSON says rdma_cm" test "$(jq -r .meta.connection "$work/bw.json" 2>/dev/null)" = rdma_cm
+check "bw moved 200 messages over 2 QPs" test "$(jq -r '.records[0].bandwidth.messages' "$work/bw.json" 2>/dev/null)" = 200
+check "bw average > 0" jq -e '.records[0].bandwidth.avg_gbps > 0' "$work/bw.json"
+check "path MTU from rdma_cm" jq -e '.notes[] | select(startswith("path MTU")) | ltrimstr("path MTU ") | split(" ")[0] | tonumber >= 256' "$work/bw.json"
 [ "$failed" = 0 ] && echo "rdma_cm: all checks passed" || echo "rdma_cm: some checks failed"
 exit "$failed"

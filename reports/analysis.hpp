@@ -1,0 +1,67 @@
+#pragma once
+// Views over a run's records that judge() and every reporter share: which size a pair's test
+// is gated at, the label a test variant goes by, medians, and the per-rail summary (pairs,
+// verdict counts, min/median/max per test, worst pair). Plain functions over Results; the
+// returned structs point into the Results they were computed from.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reports/results.hpp"
+
+namespace railcheck::reports {
+
+// The test as reports name it: the test, plus "_bidir" and the memory ("_cuda") when not the
+// plain host-to-host run: "write_bw", "write_bw_bidir", "write_bw_cuda", "read_bw_cuda-host".
+std::string test_label(const Record& r);
+// "gpu-a1 -> gpu-a2".
+std::string pair_name(const Record& r);
+// "2 B", "64 KiB", "1 MiB".
+std::string size_text(uint64_t bytes);
+// A bandwidth figure with the digits it needs: "381.2", "4.52", "0.198" (Gb/s, no unit).
+std::string gbps_text(double gbps);
+// The median of the values (the mean of the middle two for an even count); 0 when empty.
+double median(std::vector<double> values);
+// Orders verdicts by severity: none < waived < pass < warn < fail.
+int verdict_rank(Verdict v) noexcept;
+// The figure a record is compared on: average Gb/s (bandwidth) or p50 us (latency); false
+// when it has none.
+bool headline_value(const Record& r, double& value);
+
+// For each record, whether its size is the one its pair's test is gated at: the largest size
+// of a bandwidth test, the smallest of a latency test (per rail, pair of ends and label).
+std::vector<bool> gate_flags(const std::vector<Record>& records);
+
+// Rails in report order: the run's rails, then any rail only the records name.
+std::vector<std::string> rail_names(const Results& results);
+// A rail's nodes in report order: its members, then nodes only the records name.
+std::vector<std::string> rail_nodes(const Results& results, std::string_view rail);
+
+// One test of one rail at its gated size.
+struct TestRow {
+  std::string label;
+  bool latency = false;
+  uint64_t size_bytes = 0;
+  size_t records = 0;                // records at this size, with or without figures
+  size_t measured = 0;               // those with figures
+  double min = 0, median = 0, max = 0;  // Gb/s (bandwidth) or p50 us (latency), over `measured`
+  double p99_median = 0;             // latency only: the median of the pairs' p99
+  const Record* worst = nullptr;     // the most severe verdict, then the worst figure
+};
+
+struct RailSummary {
+  std::string name;
+  const RailInfo* info = nullptr;    // null when only the records name the rail
+  std::vector<std::string> nodes;
+  size_t pairs = 0;                  // distinct (source, destination) node pairs
+  // Pairs by their most severe record (a pair is waived only when all of it was waived).
+  size_t pass = 0, warn = 0, fail = 0, waived = 0, unjudged = 0;
+  size_t records = 0;
+  std::vector<TestRow> tests;        // in the run's test order
+};
+
+std::vector<RailSummary> summarize_rails(const Results& results);
+
+}  // namespace railcheck::reports

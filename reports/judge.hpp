@@ -1,0 +1,73 @@
+#pragma once
+// Verdicts: a profile of thresholds, and judge(), which turns a run's raw records into
+// pass / warn / fail with a cause. The coordinator and `railcheck report` both call it, so a
+// saved run can be re-judged later with another profile.
+//
+// Profiles are JSON files (schema: profiles/profile.schema.json). The shipped ones,
+// profiles/default.json (real NICs: the NVIDIA certification gates) and profiles/lab.json
+// (Soft-RoCE under qemu), are compiled into the binary, so it needs no files at run time.
+// The rules are described in docs/report-schema.md ("Verdicts").
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/error.hpp"
+#include "reports/results.hpp"
+
+namespace railcheck::reports {
+
+// Per-verb latency limits in microseconds; 0 turns a limit off.
+struct LatencyLimitsUs {
+  double write = 0;
+  double read = 0;
+  double send = 0;
+
+  // The limit for a test's verb ("write" of "write_lat"); 0 for an unknown verb.
+  [[nodiscard]] double for_test(std::string_view test) const noexcept;
+  bool operator==(const LatencyLimitsUs&) const = default;
+};
+
+// Thresholds, plain data. The defaults are profiles/default.json's values.
+struct Profile {
+  std::string name = "default";  // a shipped profile's name, or the path it was read from
+  std::string description;
+  // Bandwidth (average Gb/s), gated at the largest size each pair ran a test with.
+  double bw_rate_fraction = 0.90;  // x the slower end's port rate (x2 bidirectional); 0: off
+  double bw_min_gbps = 0;          // floor whatever the rate, and when no rate is known; 0: off
+  // Latency, gated at the smallest size each pair ran a test with.
+  LatencyLimitsUs lat_p50_max_us{.write = 2.5, .read = 4.5, .send = 2.5};
+  LatencyLimitsUs lat_p99_max_us{};
+  // Outliers: a pair this many percent below its rail's median bandwidth (or above its
+  // median p50 latency) for the same test and size is a warning; 0: off.
+  double outlier_pct = 25;
+  uint32_t outlier_min_pairs = 3;  // fewer pairs than this in a group: no median, no outliers
+  // Causes: a RoCE port whose active MTU is below this is named as a likely cause; 0: off.
+  uint32_t roce_min_mtu = 4096;
+
+  bool operator==(const Profile&) const = default;
+};
+
+// The profiles compiled into the binary, by name ("default", "lab").
+std::vector<std::string> builtin_profile_names();
+
+// Reads a profile document. Unknown fields and wrong types are errors naming the field's
+// path ("bandwidth.rate_fraction"); missing fields keep the default profile's values.
+// `origin` (a file name or a shipped profile's name) leads every message and names the
+// profile.
+Result<Profile> profile_from_json(const nlohmann::json& doc, std::string_view origin);
+
+// A shipped profile's name ("default", "lab"), or a path to a profile file (anything with a
+// '/' or ending in ".json").
+Result<Profile> load_profile(std::string_view name_or_path);
+
+// Sets every record's verdict and cause, and meta.profile. Waived records stay waived;
+// records with an error fail with the error as cause; the rest are checked against the
+// profile's gates and their rail's medians; warnings and failures then get the likely causes
+// the data shows (GPU-NIC class SYS, RoCE MTU, a slow link, one node in every slow pair).
+void judge(Results& results, const Profile& profile);
+
+}  // namespace railcheck::reports

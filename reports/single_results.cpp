@@ -1,0 +1,157 @@
+#include "reports/single_results.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <ctime>
+#include <iterator>
+
+#include "common/build_info.hpp"
+#include "verbs/spec.hpp"
+
+namespace railcheck::reports {
+namespace {
+
+std::string hostname() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+// The IPv4 address inside an IPv4-mapped GID ("::ffff:10.0.1.11"), else "".
+std::string mapped_ip(const std::string& gid) {
+  constexpr std::string_view kPrefix = "::ffff:";
+  return gid.starts_with(kPrefix) && gid.find('.') != std::string::npos ? gid.substr(kPrefix.size()) : "";
+}
+
+// The peer's address without the port the engine's record carries ("10.233.0.11:18515",
+// "fe80::1:18515": the port is always last).
+std::string peer_host(const std::string& peer) {
+  const size_t colon = peer.rfind(':');
+  if (colon == std::string::npos || colon + 1 == peer.size()) return peer;
+  const bool port = std::ranges::all_of(peer.substr(colon + 1), [](char c) { return c >= '0' && c <= '9'; });
+  return port ? peer.substr(0, colon) : peer;
+}
+
+PairEnd end_of(const verbs::EndpointInfo& e, std::string node, std::string interface) {
+  PairEnd p;
+  p.node = std::move(node);
+  p.interface = std::move(interface);
+  p.device = e.device;
+  p.gid = e.gid;
+  p.ip = mapped_ip(e.gid);
+  p.link_layer = e.link_layer;
+  if (e.mtu_bytes > 0) p.active_mtu = e.mtu_bytes;
+  return p;
+}
+
+template <typename T>
+void add_unique(std::vector<T>& to, const T& v) {
+  if (std::ranges::find(to, v) == to.end()) to.push_back(v);
+}
+
+}  // namespace
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& context) {
+  Results out;
+  auto& m = out.meta;
+  m.mode = "single";
+  m.started = context.started;
+  m.finished = context.finished.empty() ? utc_now() : context.finished;
+  m.railcheck_version = std::string(build_info().version);
+  m.git_commit = std::string(build_info().git_commit);
+  const std::string test = fmt::format("{}_{}", verbs::to_string(run.spec.op), verbs::to_string(run.spec.kind));
+  m.tests = {test};
+  m.spec = verbs::to_json(run.spec);
+  m.connection = run.rdma_cm ? "rdma_cm" : "oob";
+  m.clock = run.clock;
+
+  const std::string node = context.node.empty() ? hostname() : context.node;
+  const PairEnd src = end_of(run.local, node, context.interface);
+  const PairEnd dst = end_of(run.remote, peer_host(run.peer), "");
+  const std::string rail =
+      !context.rail.empty() ? context.rail : (!context.interface.empty() ? context.interface : run.local.device);
+  for (const PairEnd* e : {&src, &dst}) {
+    NodeInfo n;
+    n.node = e->node;
+    out.nodes.push_back(std::move(n));
+  }
+  RailInfo info;
+  info.name = rail;
+  info.grouped_by = context.rail.empty() && context.interface.empty() ? "device" : "interface";
+  info.members = {{src.node, src.interface, src.ip}, {dst.node, dst.interface, dst.ip}};
+  out.rails.push_back(std::move(info));
+  if (run.path_mtu_bytes > 0) out.notes.push_back(fmt::format("path MTU {} bytes", run.path_mtu_bytes));
+  for (const verbs::SizeOutcome& s : run.sizes) {
+    Record r;
+    r.rail = rail;
+    r.src = src;
+    r.dst = dst;
+    r.test = test;
+    r.size_bytes = s.msg_bytes;
+    r.bidir = run.spec.bidir;
+    r.qps = run.spec.qps;
+    r.iters = s.iters;
+    r.elapsed_s = s.elapsed_s;
+    if (s.latency) {
+      const auto& l = *s.latency;
+      r.latency_us = LatencyUs{.count = l.count, .min = l.min_ns / 1e3, .p50 = l.p50_ns / 1e3, .p90 = l.p90_ns / 1e3,
+                               .p99 = l.p99_ns / 1e3, .p99_9 = l.p999_ns / 1e3, .max = l.max_ns / 1e3,
+                               .mean = l.mean_ns / 1e3, .stdev = l.stdev_ns / 1e3};
+    }
+    if (s.bandwidth) {
+      const auto& b = *s.bandwidth;
+      r.bandwidth = Bandwidth{.messages = b.messages, .avg_gbps = b.avg_gbps, .peak_gbps = b.peak_gbps,
+                              .msg_rate_mpps = b.msg_rate_mpps};
+    }
+    if (!s.latency && !s.bandwidth) r.error = "this side measured no figures for this size";
+    out.records.push_back(std::move(r));
+  }
+  return out;
+}
+
+Results merge_results(std::vector<Results> parts) {
+  if (parts.empty()) return {};
+  Results out = std::move(parts.front());
+  for (size_t i = 1; i < parts.size(); ++i) {
+    Results& p = parts[i];
+    auto& m = out.meta;
+    if (!p.meta.started.empty() && (m.started.empty() || p.meta.started < m.started)) m.started = p.meta.started;
+    if (p.meta.finished > m.finished) m.finished = p.meta.finished;
+    for (const auto& t : p.meta.tests) add_unique(m.tests, t);
+    for (NodeInfo& n : p.nodes) {
+      auto it = std::ranges::find(out.nodes, n.node, &NodeInfo::node);
+      if (it == out.nodes.end()) out.nodes.push_back(std::move(n));
+    }
+    for (RailInfo& rail : p.rails) {
+      auto it = std::ranges::find(out.rails, rail.name, &RailInfo::name);
+      if (it == out.rails.end()) {
+        out.rails.push_back(std::move(rail));
+        continue;
+      }
+      for (const RailMember& mem : rail.members) {
+        const bool known = std::ranges::any_of(it->members, [&](const RailMember& k) {
+          return k.node == mem.node && k.interface == mem.interface;
+        });
+        if (!known) it->members.push_back(mem);
+      }
+      for (const auto& n : rail.missing_nodes) add_unique(it->missing_nodes, n);
+    }
+    std::ranges::move(p.records, std::back_inserter(out.records));
+    for (const auto& n : p.notes) add_unique(out.notes, n);
+  }
+  return out;
+}
+
+}  // namespace railcheck::reports

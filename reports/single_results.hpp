@@ -1,0 +1,35 @@
+#pragma once
+// Results documents outside the coordinator: one ad hoc test (`railcheck lat|bw --format
+// json`) as a "single" run with one record per size, in the same shape the coordinator writes;
+// and several documents merged into one (`railcheck report a.json b.json`).
+
+#include <string>
+#include <vector>
+
+#include "reports/results.hpp"
+#include "verbs/session.hpp"
+
+namespace railcheck::reports {
+
+// What the engine's run record does not know about where it ran.
+struct SingleRunContext {
+  std::string node;       // this host; empty: gethostname()
+  std::string interface;  // the rail interface asked for (--rail / --netdev), if any
+  std::string rail;       // the rail's name; empty: the interface, else the local RDMA device
+  std::string started;    // RFC 3339 UTC; empty: unknown
+  std::string finished;   // empty: now
+};
+
+// Mode "single": the local end is the source, the peer the destination (named by its
+// address, without the port); verdicts are left empty for judge() / `railcheck report` to set.
+Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& context = {});
+
+// The current UTC time as RFC 3339 ("2026-11-20T10:04:12Z").
+std::string utc_now();
+
+// One document from several: records, nodes, rails (members united), tests and notes in
+// order; the first document's meta, widened to cover every start and finish. Verdicts are
+// kept; judge() the result to get one profile's.
+Results merge_results(std::vector<Results> parts);
+
+}  // namespace railcheck::reports
