@@ -25,7 +25,7 @@ namespace {
 inline constexpr const char* kDefaultTokenFile = "/etc/railcheck/token/token";
 
 struct AgentCliOptions {
-  MapInputOptions map;
+  CheckOptions map;  // the rail map's inputs and the checks' settings
   std::string listen;
   int port = pods::kDefaultAgentPort;
   std::string token_file;
@@ -60,16 +60,16 @@ int run_agent(AgentCliOptions& o) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const MapInputOptions map_opt = o.map;
-  const uint64_t memlock_mib = o.memlock_per_rail_mib;
+  CheckOptions map_opt = o.map;
+  map_opt.memlock_per_rail_mib = o.memlock_per_rail_mib;
   pods::AgentOptions aopt{.listen = o.listen,
                           .port = static_cast<uint16_t>(o.port),
                           .token = *token,
                           .node = !o.node.empty() ? o.node : env_or("NODE_NAME", hostname()),
                           .pod = !o.pod.empty() ? o.pod : env_or("POD_NAME", hostname()),
                           .map_inputs = map_inputs(map_opt),
-                          .checks = [map_opt, memlock_mib](const topology::RailMap& m) {
-                            return reports::checks_to_json(collect_checks(map_opt, memlock_mib, m));
+                          .checks = [map_opt](const topology::RailMap& m) {
+                            return reports::checks_to_json(collect_checks(map_opt, m));
                           },
                           .max_test_seconds = o.max_test_seconds,
                           .http_threads = 16};

@@ -1,9 +1,10 @@
 #pragma once
 // The live facts `railcheck check` gathers (rdma netns mode, visible devices, memlock, policy
-// routes, GPUDirect) and the verdicts over them, for a rail map: shared with the agent, which
-// serves them in its inventory.
+// routes and gateways, IB GUIDs and pkeys, GPUDirect) and the verdicts over them, for a rail
+// map: shared with the agent, which serves them in its inventory.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cli/map_inputs.hpp"
@@ -11,7 +12,13 @@
 
 namespace railcheck::cli {
 
-std::vector<topology::CheckResult> collect_checks(const MapInputOptions& inputs, uint64_t memlock_per_rail_mib,
-                                                  const topology::RailMap& map);
+struct CheckOptions : MapInputOptions {
+  uint64_t memlock_per_rail_mib = topology::kDefaultMemlockPerRail >> 20;
+  std::string guid_pool;  // empty: none
+  std::string pkey;       // empty: none
+  uint32_t gateway_timeout_ms = 1000;
+};
+
+std::vector<topology::CheckResult> collect_checks(const CheckOptions& opt, const topology::RailMap& map);
 
 }  // namespace railcheck::cli

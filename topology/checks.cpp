@@ -6,7 +6,6 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -14,7 +13,6 @@ namespace railcheck::topology {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 CheckResult result(std::string name, Verdict verdict, std::string subject, std::string reason,
                    std::string fix = {}) {
@@ -54,21 +52,6 @@ std::string mib(uint64_t bytes) {
   if (bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
   if (bytes % (1ull << 10) == 0) return fmt::format("{} KiB", bytes >> 10);
   return fmt::format("{} bytes", bytes);
-}
-
-// A JSON string or number as text ("101" for 101); empty otherwise.
-std::string text_of(const json& j) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_number_integer()) return std::to_string(j.get<int64_t>());
-  return {};
-}
-
-// Table names iproute2 prints by name, as numbers (so "main" and "254" match).
-std::string table_id(std::string name) {
-  if (name == "main") return "254";
-  if (name == "local") return "255";
-  if (name == "default") return "253";
-  return name;
 }
 
 }  // namespace
@@ -143,6 +126,12 @@ CheckResult check_devices_visible(const RailMap& map, const std::vector<std::str
     std::string reason = fmt::format("rail devices not visible in the pod: {} ({} of {})", join(missing),
                                      missing.size(), rails.size());
     if (!extra.empty()) reason += fmt::format("; visible but not a rail: {}", join(extra));
+    if (mode == NetnsMode::kExclusive) {
+      reason += "; netns exclusive: a device shows only in the network namespace it was moved to";
+      return result(kName, Verdict::kFail, "", std::move(reason),
+                    "the RDMA CNI must move each VF's RDMA device into the pod's namespace (rdma-cni, or "
+                    "ib-sriov-cni's rdmaIsolation); check its logs and the SR-IOV device plugin's isRdma");
+    }
     return result(kName, Verdict::kFail, "", std::move(reason),
                   "the devices must be in the pod's network namespace: check the RDMA CNI (rdma: "
                   "true / rdma-cni) and the SR-IOV device plugin's isRdma");
@@ -276,73 +265,52 @@ CheckResult check_memlock(const RailMap& map, const MemlockFacts& facts) {
                 "(ulimit -l unlimited; the container runtime's default_ulimits)");
 }
 
-// --- f. policy_routes ---------------------------------------------------------------------
-
-std::vector<CheckResult> check_policy_routes(const RailMap& map, std::string_view rules_json,
-                                             std::string_view routes_json) {
-  constexpr const char* kName = "policy_routes";
-  std::vector<CheckResult> out;
-  const json rules = json::parse(rules_json, nullptr, /*allow_exceptions=*/false);
-  const json routes = json::parse(routes_json, nullptr, /*allow_exceptions=*/false);
-  std::string unusable;
-  if (rules_json.empty() || routes_json.empty()) {
-    unusable = "`ip -j rule` / `ip -j route show table all` unavailable";
-  } else if (!rules.is_array() || !routes.is_array()) {
-    unusable = "`ip -j rule` / `ip -j route show table all` output is not a JSON array";
-  }
-  for (const RailPort& p : map.ports) {
-    if (!unusable.empty()) {
-      out.push_back(result(kName, Verdict::kWaived, p.interface, unusable));
-      continue;
-    }
-    const auto ip = first_ipv4(p);
-    // Rules that select this rail's traffic: `from <ip>` (a /32 or no length) or `oif <if>`.
-    std::vector<std::pair<std::string, std::string>> matches;  // (rule text, table)
-    for (const json& r : rules) {
-      if (!r.is_object() || !r.contains("table")) continue;
-      const std::string table = text_of(r["table"]);
-      const std::string src = r.contains("src") ? text_of(r["src"]) : "";
-      const std::string srclen = r.contains("srclen") ? text_of(r["srclen"]) : "";
-      if (ip && src == *ip && (srclen.empty() || srclen == "32")) matches.emplace_back("from " + *ip, table);
-      if (r.contains("oif") && text_of(r["oif"]) == p.interface) matches.emplace_back("oif " + p.interface, table);
-    }
-    if (matches.empty()) {
-      out.push_back(result(
-          kName, Verdict::kFail, p.interface,
-          fmt::format("no policy rule `from {}` or `oif {}`", ip.value_or("<no IPv4>"), p.interface),
-          fmt::format("ip rule add from {} table T; ip route add <subnet> dev {} table T (normally the CNI's "
-                      "policy routing does this)",
-                      ip.value_or("IP"), p.interface)));
-      continue;
-    }
-    std::optional<std::string> good;
-    for (const auto& [rule, table] : matches) {
-      const bool routed = std::ranges::any_of(routes, [&](const json& rt) {
-        if (!rt.is_object() || !rt.contains("dev") || text_of(rt["dev"]) != p.interface) return false;
-        const std::string t = rt.contains("table") ? text_of(rt["table"]) : "main";
-        return table_id(t) == table_id(table);
-      });
-      if (routed) {
-        good = fmt::format("rule `{}` looks up table {}, which routes via {}", rule, table, p.interface);
-        break;
-      }
-    }
-    if (good) {
-      out.push_back(result(kName, Verdict::kPass, p.interface, *good));
-      continue;
-    }
-    std::vector<std::string> seen;
-    for (const auto& [rule, table] : matches) seen.push_back(fmt::format("`{}` -> table {}", rule, table));
-    out.push_back(result(kName, Verdict::kFail, p.interface,
-                         fmt::format("no route via {} in the rule's table: {}", p.interface, join(seen)),
-                         fmt::format("ip route add <subnet> dev {} table T", p.interface)));
-  }
-  return out;
-}
+// f. policy_routes: routing_checks.cpp.
 
 // --- g. gpudirect_ready -------------------------------------------------------------------
 
-std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const std::string& sysfs_root) {
+DmabufIndication dmabuf_indication(std::string_view kernel_release, std::string_view nvidia_version) {
+  std::vector<std::string> missing;
+  std::vector<std::string> found;
+  int major = 0;
+  int minor = 0;
+  const char* end = kernel_release.data() + kernel_release.size();
+  auto [p1, e1] = std::from_chars(kernel_release.data(), end, major);
+  const bool parsed = e1 == std::errc{} && p1 != end && *p1 == '.' &&
+                      std::from_chars(p1 + 1, end, minor).ec == std::errc{};
+  if (!parsed) {
+    missing.push_back(kernel_release.empty() ? "kernel release unknown"
+                                              : fmt::format("kernel release '{}' unreadable", kernel_release));
+  } else if (major < 5 || (major == 5 && minor < 12)) {
+    missing.push_back(fmt::format("kernel {} < 5.12 has no RDMA dma-buf memory regions", kernel_release));
+  } else {
+    found.push_back(fmt::format("kernel {} >= 5.12", kernel_release));
+  }
+  // "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  535.104.05  Release Build ..."
+  const std::string_view first_line = nvidia_version.substr(0, nvidia_version.find('\n'));
+  std::string version;
+  {
+    std::istringstream words{std::string(first_line)};
+    for (std::string w; words >> w;) {
+      if (!w.empty() && std::isdigit(static_cast<unsigned char>(w[0])) != 0 && w.find('.') != std::string::npos) {
+        version = w;
+        break;
+      }
+    }
+  }
+  if (first_line.empty()) {
+    missing.emplace_back("no NVIDIA driver visible (/proc/driver/nvidia/version)");
+  } else if (first_line.find("Open Kernel Module") == std::string_view::npos) {
+    missing.push_back(fmt::format("the proprietary NVIDIA kernel module{} exports no dma-buf (the open one does)",
+                                  version.empty() ? "" : " " + version));
+  } else {
+    found.push_back("NVIDIA open kernel module" + (version.empty() ? "" : " " + version));
+  }
+  if (!missing.empty()) return DmabufIndication{.possible = false, .reason = join(missing, "; ")};
+  return DmabufIndication{.possible = true, .reason = join(found, ", ")};
+}
+
+std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const GpudirectFacts& facts) {
   constexpr const char* kName = "gpudirect_ready";
   std::vector<CheckResult> out;
   if (map.gpus.empty()) {
@@ -350,7 +318,7 @@ std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const std::st
     return out;
   }
   std::error_code ec;
-  const fs::path modules = fs::path(sysfs_root) / "module";
+  const fs::path modules = fs::path(facts.sysfs_root) / "module";
   std::optional<std::string> module;
   for (const char* name : {"nvidia_peermem", "nv_peer_mem"}) {
     if (fs::exists(modules / name, ec)) {
@@ -358,12 +326,20 @@ std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const std::st
       break;
     }
   }
+  const DmabufIndication dmabuf = dmabuf_indication(facts.kernel_release, facts.nvidia_version);
   if (module) {
-    out.push_back(result(kName, Verdict::kPass, "", *module + " loaded (dma-buf not probed without CUDA)"));
+    out.push_back(result(kName, Verdict::kPass, "",
+                         *module + " loaded" + (dmabuf.possible ? "; dma-buf possible too (" + dmabuf.reason + ")" : "")));
+  } else if (dmabuf.possible) {
+    out.push_back(result(kName, Verdict::kPass, "",
+                         "dma-buf possible (" + dmabuf.reason + "; registration not tried without CUDA); "
+                         "nvidia_peermem not loaded"));
   } else {
     out.push_back(result(kName, Verdict::kFail, "",
-                         "nvidia_peermem not loaded (dma-buf not probed without CUDA)",
-                         "modprobe nvidia_peermem on the node (GPU operator: driver.rdma.enabled=true)"));
+                         "nvidia_peermem not loaded, and dma-buf not possible: " + dmabuf.reason,
+                         "modprobe nvidia_peermem on the node (GPU operator: driver.rdma.enabled=true), or, for "
+                         "dma-buf, NVIDIA's open kernel modules on a kernel >= 5.12 (GPU operator: "
+                         "driver.kernelModuleType=open)"));
   }
   for (const RailPort& p : map.ports) {
     if (!p.nearest_gpu) {

@@ -67,14 +67,33 @@ std::optional<uint64_t> parse_cap_eff(std::string_view proc_status) noexcept;
 CheckResult check_memlock(const RailMap& map, const MemlockFacts& facts);
 
 // f. policy_routes, one per interface: from `ip -j rule` and `ip -j route show table all`
-// (JSON text; empty: the tool was not available, waived). A rule `from <ip>` or `oif <if>`
-// must look up a table that has a route via the interface.
+// (JSON text; empty: the tool was not available, waived). A rule `from <ip>` or `oif <netdev>`
+// must look up a table with a default route via the interface's netdev (pass); a table that
+// only has other routes via it warns; none fails. (routing_checks.cpp; the netdev is
+// rail_netdev() of routing_checks.hpp.)
 std::vector<CheckResult> check_policy_routes(const RailMap& map, std::string_view rules_json,
                                              std::string_view routes_json);
 
-// g. gpudirect_ready: waived without a GPU. Else one pod-wide result (peer memory:
-// SYSFS_ROOT/module/nvidia_peermem or nv_peer_mem loaded; dma-buf is not probed without CUDA)
-// and one per interface for its nearest GPU's class (PIX/PXB pass, PHB/NODE warn, SYS fail).
-std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const std::string& sysfs_root);
+// What the GPUDirect check reads besides the map: where nvidia_peermem would show, and the
+// two facts that decide whether dma-buf registration can work at all.
+struct GpudirectFacts {
+  std::string sysfs_root = "/sys";  // SYSFS_ROOT/module/{nvidia_peermem,nv_peer_mem}
+  std::string kernel_release;       // `uname -r`; empty: unknown
+  std::string nvidia_version;       // the text of /proc/driver/nvidia/version; empty: not visible
+};
+
+// Can GPU memory be registered through dma-buf here? Needs a kernel of 5.12 or later (RDMA
+// dma-buf MRs) and NVIDIA's open kernel module (the proprietary one exports no dma-buf); CUDA
+// 11.7+ in the pod is not checked here. `reason` says what was found either way.
+struct DmabufIndication {
+  bool possible = false;
+  std::string reason;
+};
+DmabufIndication dmabuf_indication(std::string_view kernel_release, std::string_view nvidia_version);
+
+// g. gpudirect_ready: waived without a GPU. Else one pod-wide result: nvidia_peermem (or
+// nv_peer_mem) loaded, or dma-buf possible (dmabuf_indication): pass; neither: fail. Then one
+// per interface for its nearest GPU's class (PIX/PXB pass, PHB/NODE warn, SYS fail).
+std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const GpudirectFacts& facts);
 
 }  // namespace railcheck::topology

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "topology/network_selection.hpp"
 #include "topology/network_status.hpp"
 #include "topology/podinfo.hpp"
 
@@ -40,26 +41,67 @@ std::string_view where(PathClass path) {
   return "";
 }
 
-// The network-status of the pod; nullopt (with a note) when there is none to read.
-Result<std::optional<std::vector<NetworkStatus>>> read_status(const std::string& podinfo_dir, Notes& notes) {
+// What the pod's annotations say: Multus's network-status (nullopt, with a note, when there is
+// none) and the networks it asked for (empty when absent or unreadable: a note says why).
+struct PodAnnotations {
+  std::optional<std::vector<NetworkStatus>> status;
+  std::vector<NetworkSelection> selections;
+};
+
+std::vector<NetworkSelection> read_selections(const Annotations& annotations, const std::string& file,
+                                              Notes& notes) {
+  auto it = annotations.find(kNetworksKey);
+  if (it == annotations.end()) return {};
+  auto selections = parse_network_selections(it->second);
+  if (!selections) {
+    notes.push_back(fmt::format("{}: {}: its cni-args (InfiniBand GUID, pkey) are not used", file,
+                                selections.error().what));
+    return {};
+  }
+  return std::move(*selections);
+}
+
+Result<PodAnnotations> read_status(const std::string& podinfo_dir, Notes& notes) {
   if (podinfo_dir.empty()) {
     notes.emplace_back("no podinfo folder, so no network-status annotation: interfaces found from sysfs (class/net)");
-    return std::nullopt;
+    return PodAnnotations{};
   }
   const std::string file = podinfo_dir + "/annotations";
   auto annotations = read_annotations_file(file);
   if (!annotations) return std::unexpected(std::move(annotations.error()));
+  PodAnnotations out{.status = std::nullopt, .selections = read_selections(*annotations, file, notes)};
   auto it = annotations->find(kNetworkStatusKey);
   if (it == annotations->end()) {
     notes.push_back(fmt::format("no network-status annotation in {}: interfaces found from sysfs (class/net)", file));
-    return std::nullopt;
+    return out;
   }
   auto status = parse_network_status(it->second);
   if (!status) {
     status.error().what = file + ": " + status.error().what;
     return std::unexpected(std::move(status.error()));
   }
-  return std::optional(std::move(*status));
+  out.status = std::move(*status);
+  return out;
+}
+
+// The cni-args the pod asked for each port's network: the first selection that names it (by
+// interface when the selection gives one), each selection used once.
+void attach_requests(std::vector<RailPort>& ports, const std::vector<NetworkSelection>& selections) {
+  std::vector<bool> used(selections.size(), false);
+  for (RailPort& port : ports) {
+    for (size_t i = 0; i < selections.size(); ++i) {
+      if (used[i] || !selections[i].selects(port.network, port.interface)) continue;
+      used[i] = true;
+      const auto& args = selections[i].cni_args;
+      if (auto g = args.find("guid"); g != args.end()) {
+        port.requested_guid = g->second;
+      } else if (!selections[i].infiniband_guid.empty()) {
+        port.requested_guid = selections[i].infiniband_guid;
+      }
+      if (auto k = args.find("pkey"); k != args.end()) port.requested_pkey = k->second;
+      break;
+    }
+  }
 }
 
 // A device-info bus id in canonical form; an error naming the file, entry and field.
@@ -288,6 +330,13 @@ Result<void> read_rdma_port(RailPort& port, const SysfsTree& sys, Notes& notes) 
   port.lid = attrs->lid;
   port.subnet_prefix = attrs->subnet_prefix;
   port.pkeys = attrs->pkeys;
+  port.pkey_table_size = attrs->pkey_table_size;
+  port.port_guid = attrs->port_guid;
+  if (port.link_layer == "InfiniBand") {
+    auto node_guid = sys.rdma_node_guid(dev);
+    if (!node_guid) return std::unexpected(std::move(node_guid.error()));
+    port.node_guid = *node_guid;
+  }
   port.gids = attrs->gids;
   if (port.sources.ips == Source::kUnknown) {
     port.ips = ips_from_gids(port);
@@ -472,12 +521,13 @@ Result<RailMap> build_rail_map(const RailMapInputs& inputs) {
   if (!env) return std::unexpected(std::move(env.error()));
   const SysfsTree sys(inputs.sysfs_root);
   RailMap map;
-  auto status = read_status(inputs.podinfo_dir, map.notes);
-  if (!status) return std::unexpected(std::move(status.error()));
-  if (*status) {
-    auto ports = ports_from_status(**status, inputs.podinfo_dir + "/annotations", map.notes);
+  auto pod = read_status(inputs.podinfo_dir, map.notes);
+  if (!pod) return std::unexpected(std::move(pod.error()));
+  if (pod->status) {
+    auto ports = ports_from_status(*pod->status, inputs.podinfo_dir + "/annotations", map.notes);
     if (!ports) return std::unexpected(std::move(ports.error()));
     map.ports = std::move(*ports);
+    attach_requests(map.ports, pod->selections);
   } else {
     map.ports = ports_from_sysfs(sys, map.notes);
   }

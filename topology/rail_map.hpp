@@ -64,6 +64,14 @@ struct RailPort {
   std::optional<uint16_t> lid;                // InfiniBand
   std::optional<std::string> subnet_prefix;   // InfiniBand, "fe80:0000:0000:0000"
   std::vector<uint16_t> pkeys;                // InfiniBand, non-zero entries
+  uint32_t pkey_table_size = 0;               // InfiniBand: entries of the pkey table, zero or not
+  std::optional<uint64_t> port_guid;          // InfiniBand: GID 0's lower half (set by ib-sriov-cni)
+  std::optional<uint64_t> node_guid;          // InfiniBand: class/infiniband/DEV/node_guid
+  // What the pod asked for this network in the `k8s.v1.cni.cncf.io/networks` annotation's
+  // cni-args (ib-kubernetes writes both): the GUID ("guid", else the element's
+  // "infiniband-guid") and the pkey ("pkey"), as text; nullopt when absent.
+  std::optional<std::string> requested_guid;
+  std::optional<std::string> requested_pkey;
   std::vector<RailGid> gids;                  // the port's whole (non-empty) GID table
   std::optional<int> numa_node;
   std::optional<NearestGpu> nearest_gpu;

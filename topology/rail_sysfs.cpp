@@ -142,8 +142,18 @@ Result<void> read_ib_parts(const fs::path& port_dir, SysfsPort& port) {
     if (!value) return bad_file(port_dir / "lid", *lid, "a LID (0x...)");
     port.lid = *value;
   }
-  if (auto gid0 = read_text(port_dir / "gids/0"); gid0 && gid0->size() >= 19) port.subnet_prefix = gid0->substr(0, 19);
-  for (uint32_t index : numeric_entries(port_dir / "pkeys")) {
+  if (auto gid0 = read_text(port_dir / "gids/0"); gid0 && gid_text(*gid0)) {
+    if (gid0->size() >= 19) port.subnet_prefix = gid0->substr(0, 19);
+    in6_addr addr{};
+    if (inet_pton(AF_INET6, gid0->c_str(), &addr) == 1) {
+      uint64_t guid = 0;
+      for (int i = 8; i < 16; ++i) guid = (guid << 8) | addr.s6_addr[i];
+      port.port_guid = guid;
+    }
+  }
+  const std::vector<uint32_t> pkey_slots = numeric_entries(port_dir / "pkeys");
+  port.pkey_table_size = static_cast<uint32_t>(pkey_slots.size());
+  for (uint32_t index : pkey_slots) {
     const fs::path file = port_dir / "pkeys" / std::to_string(index);
     auto text = read_text(file);
     if (!text) continue;
@@ -229,6 +239,21 @@ bool SysfsTree::has_rdma_device(const std::string& device) const {
 
 std::vector<uint32_t> SysfsTree::rdma_ports(const std::string& device) const {
   return numeric_entries(path("class/infiniband/" + device + "/ports"));
+}
+
+Result<std::optional<uint64_t>> SysfsTree::rdma_node_guid(const std::string& device) const {
+  const fs::path file = path("class/infiniband/" + device + "/node_guid");
+  auto text = read_text(file);
+  if (!text) return std::optional<uint64_t>{};
+  // Four groups of four hex digits.
+  std::string hex;
+  for (size_t i = 0; i < text->size(); ++i) {
+    if ((*text)[i] == ':' && i % 5 == 4) continue;
+    hex += (*text)[i];
+  }
+  auto guid = hex.size() == 16 && text->size() == 19 ? parse_number<uint64_t>(hex, 16) : std::nullopt;
+  if (!guid) return bad_file(file, *text, "a node GUID (\"0200:0000:0000:0001\")");
+  return std::optional<uint64_t>(*guid);
 }
 
 Result<SysfsPort> SysfsTree::read_port(const std::string& device, uint32_t port_num) const {

@@ -35,6 +35,8 @@ struct SysfsPort {
   std::optional<uint16_t> lid;       // InfiniBand only
   std::optional<std::string> subnet_prefix;  // InfiniBand: GID 0's upper half, "fe80:0000:0000:0000"
   std::vector<uint16_t> pkeys;       // InfiniBand: the non-zero pkey table entries, in index order
+  uint32_t pkey_table_size = 0;      // InfiniBand: entries of the pkey table (pkeys/N), zero or not
+  std::optional<uint64_t> port_guid; // InfiniBand: GID 0's lower half (a VF's: what ib-sriov-cni set)
   std::vector<RailGid> gids;         // the non-empty entries, in index order
 };
 
@@ -67,6 +69,9 @@ class SysfsTree {
   [[nodiscard]] bool has_rdma_device(const std::string& device) const;
   // The port numbers of class/infiniband/DEV/ports, ascending.
   [[nodiscard]] std::vector<uint32_t> rdma_ports(const std::string& device) const;
+  // class/infiniband/DEV/node_guid ("0200:0000:0000:0001"); nullopt when absent; Errc::kProtocol
+  // when it is not a GUID.
+  [[nodiscard]] Result<std::optional<uint64_t>> rdma_node_guid(const std::string& device) const;
   // One port's state, rate, GIDs, LID and pkeys; Errc::kNotFound names a missing state or
   // link_layer file, Errc::kProtocol a file whose text makes no sense.
   [[nodiscard]] Result<SysfsPort> read_port(const std::string& device, uint32_t port) const;

@@ -3,9 +3,12 @@
 # control ("calico") interface and one Soft-RoCE device per rail, plus the files a
 # pod would see (a downward-API podinfo folder) and a JSON map of it all.
 #
-#   usage: pods.sh up N M WORK [MODE]   N pods (1..16), M rails (1..8); WORK gets the
+#   usage: pods.sh up N M WORK [MODE [NETNS]]
+#                                       N pods (1..16), M rails (1..8); WORK gets the
 #                                       map (map.json) and pods/podI/podinfo/;
-#                                       MODE (guest|host) is only recorded in the map
+#                                       MODE (guest|host) is only recorded in the map;
+#                                       NETNS (shared|exclusive, default shared) is the
+#                                       RDMA netns mode, set before any pod exists
 #          pods.sh down N M [WORK]      undo `up` (host mode), ignoring what is gone
 #
 # `up` prints a table of the pods on stdout; on failure it names the step that
@@ -16,7 +19,10 @@
 #   rail r   bridge br-netK; veth pInK (172.16.(11+r).(10+i)/24, rdma device
 #            rxe_pInK) <-> pInK-br (a port of br-netK), both in the initial netns;
 #            policy rule `pref 10+r oif pInK lookup T`, T = K*100 + 10+i, table T
-#            holding a /32 route via pInK to every other pod's IP on the rail
+#            holding a /32 route via pInK to every other pod's IP on the rail, a
+#            default route via the rail's gateway, and `throw` for pInK's own IP
+#   gateway  netns gw: gw-netK 172.16.(11+r).1/24, its peer gw-netK-br a port of
+#            br-netK: the rails' router (answers ARP and ping, forwards nothing)
 # rxe devices cannot move to another netns on Debian's 6.1/6.12 kernels, so the pods
 # use them in shared mode: a pod runs verbs on "its" device from its own netns and
 # exchanges connection data over its eth0.
@@ -63,8 +69,9 @@ mac_of() { printf -v "$1" '02:00:%02x:%02x:%02x:%02x' "$2" "$3" "$4" "$5"; }   #
 pci_of() { printf -v "$1" '01ab:f%x:%02x.0' "$3" "$2"; }   # VAR POD RAIL
 
 up() {
-    local n=$1 m=$2 work=$3 mode=${4:-guest} i j r k nd t b ip mac batch dirs=()
+    local n=$1 m=$2 work=$3 mode=${4:-guest} netns_mode=${5:-shared} i j r k nd t b ip mac batch dirs=()
     check_counts "$n" "$m"
+    case $netns_mode in shared | exclusive) ;; *) fail "NETNS=$netns_mode: must be shared or exclusive" ;; esac
 
     if [ "$mode" = host ]; then   # (the guest's init has loaded them)
         local missing=()
@@ -74,11 +81,20 @@ up() {
         ((${#missing[@]} == 0)) || step "load the kernel modules" modprobe -a "${missing[@]}"
     fi
     [ -d /sys/module/rdma_rxe ] || fail "step failed: check rdma_rxe: the module is not loaded"
-    if [ -e /sys/class/net/cbr0 ] || [ -e /run/netns/pod0 ]; then
-        fail "step failed: check for leftovers: cbr0 or netns pod0 exists already (another lab? pods.sh down $n $m)"
+    if [ -e /sys/class/net/cbr0 ] || [ -e /run/netns/pod0 ] || [ -e /run/netns/gw ]; then
+        fail "step failed: check for leftovers: cbr0, netns pod0 or netns gw exists already (another lab? pods.sh down $n $m)"
     fi
     for ((i = 0; i < n; i++)); do dirs+=("$work/pods/pod$i/podinfo"); done
     step "create $work" mkdir -p "${dirs[@]}"
+
+    # The RDMA netns mode can only change while no other netns exists: before the pods.
+    # `down` puts the saved mode back (host mode).
+    b=$(rdma system show 2>/dev/null) || b=""
+    b=${b#*netns } b=${b%% *}
+    echo "${b:-shared}" >"$work/rdma-netns.saved"
+    if [ "$b" != "$netns_mode" ]; then
+        step "set the RDMA netns mode: rdma system set netns $netns_mode" rdma system set netns "$netns_mode"
+    fi
 
     # Settings that `down` restores (host mode).
     : >"$work/sysctl.saved"
@@ -107,10 +123,12 @@ up() {
                 "link add p$i-eth0 type veth peer name eth0 address $mac netns pod$i"
                 "link set p$i-eth0 master cbr0 up")
     done
-    batch+=("rule add pref 100 lookup local" "rule del pref 0 lookup local")
+    batch+=("rule add pref 100 lookup local" "rule del pref 0 lookup local" "netns add gw")
     for ((r = 0; r < m; r++)); do
         k=$((r + 1))
-        batch+=("link add br-net$k type bridge" "link set br-net$k up")
+        batch+=("link add br-net$k type bridge" "link set br-net$k up"
+                "link add gw-net$k-br type veth peer name gw-net$k netns gw"
+                "link set gw-net$k-br master br-net$k up")
         for ((i = 0; i < n; i++)); do
             nd=p${i}n$k
             ip=172.16.$((11 + r)).$((10 + i))
@@ -123,15 +141,32 @@ up() {
             for ((j = 0; j < n; j++)); do
                 ((j == i)) || batch+=("route add 172.16.$((11 + r)).$((10 + j))/32 dev $nd table $t")
             done
+            # Off the rail's subnet: the gateway. The device's own IP is thrown back to
+            # the next rules (the local table), so device-to-itself traffic stays local.
+            batch+=("route add default via 172.16.$((11 + r)).1 dev $nd table $t"
+                    "route add throw $ip/32 table $t")
         done
     done
     printf -v b '%s\n' "${batch[@]}"
     step "create the bridges, pods, veths, addresses and policy routes" ip -batch - <<<"$b"
 
+    batch=("link set lo up")
+    for ((r = 0; r < m; r++)); do
+        batch+=("addr add 172.16.$((11 + r)).1/24 dev gw-net$((r + 1))" "link set gw-net$((r + 1)) up")
+    done
+    printf -v b '%s\n' "${batch[@]}"
+    step "configure the rails' gateway (netns gw)" ip -n gw -batch - <<<"$b"
+    # (A new netns inherits the initial one's ip_forward: the gateway forwards nothing.)
+    step "turn forwarding off in netns gw" ip netns exec gw bash -c 'echo 0 >/proc/sys/net/ipv4/ip_forward'
+
     # All the rail interfaces share one netns and one subnet per rail: ARP must
     # answer only for the interface's own address, or a packet may reach the wrong
     # netdev, hence the wrong rxe device.
+    # The rail bridges own no address but sit in the same netns as every rail IP:
+    # with the default arp_ignore they would answer ARP for them too, with their own
+    # MAC, and win the race whenever a neighbour entry is learned afresh.
     for ((r = 0; r < m; r++)); do
+        conf "br-net$((r + 1))/arp_ignore" 8
         for ((i = 0; i < n; i++)); do
             nd=p${i}n$((r + 1))
             conf "$nd/accept_local" 1
@@ -173,13 +208,16 @@ EOF
         sleep 0.1
     done
 
-    write_podinfo_and_map "$n" "$m" "$work" "$mode"
+    write_podinfo_and_map "$n" "$m" "$work" "$mode" "$netns_mode"
 }
 
 write_podinfo_and_map() {
-    local n=$1 m=$2 work=$3 mode=$4 i r k nd ip eth0 mac pci dir status networks map rails sep q1 q2
-    map="{"$'\n'"  \"mode\": \"$mode\","$'\n'"  \"node\": \"lab-node0\","$'\n'"  \"pods\": ["
-    printf 'lab: %d pod(s) x %d rail(s), %s mode; map: %s\n' "$n" "$m" "$mode" "$work/map.json"
+    local n=$1 m=$2 work=$3 mode=$4 netns_mode=$5 i r k nd ip eth0 mac pci dir status networks map rails sep q1 q2
+    local note=""
+    [ "$netns_mode" = shared ] || note=", rdma netns $netns_mode"
+    map="{"$'\n'"  \"mode\": \"$mode\","$'\n'"  \"node\": \"lab-node0\","$'\n'"  \"rdma_netns\": \"$netns_mode\","
+    map+=$'\n'"  \"gateway_netns\": \"gw\","$'\n'"  \"pods\": ["
+    printf 'lab: %d pod(s) x %d rail(s), %s mode%s; map: %s\n' "$n" "$m" "$mode" "$note" "$work/map.json"
     printf '  %-5s %-12s %-4s %-5s %-11s %-7s %s\n' pod eth0 rail iface rdma-device netdev ip
     for ((i = 0; i < n; i++)); do
         dir=$work/pods/pod$i/podinfo
@@ -227,7 +265,7 @@ write_podinfo_and_map() {
         \"172.16.$((11 + r)).1\"
     ]
 }"
-            rails+="$sep"$'\n'"        {\"rail\": $r, \"interface\": \"net$k\", \"network\": \"spiderpool/gpu$k-sriov\", \"ip\": \"$ip\", \"rdma_device\": \"rxe_$nd\", \"netdev\": \"$nd\", \"mac\": \"$mac\", \"pci_address\": \"$pci\"}"
+            rails+="$sep"$'\n'"        {\"rail\": $r, \"interface\": \"net$k\", \"network\": \"spiderpool/gpu$k-sriov\", \"ip\": \"$ip\", \"rdma_device\": \"rxe_$nd\", \"netdev\": \"$nd\", \"mac\": \"$mac\", \"pci_address\": \"$pci\", \"gateway\": \"172.16.$((11 + r)).1\", \"table\": $((k * 100 + 10 + i))}"
             sep=,
             printf '  %-5s %-12s %-4s %-5s %-11s %-7s %s\n' "pod$i" "$eth0" "$r" "net$k" "rxe_$nd" "$nd" "$ip"
         done
@@ -265,6 +303,7 @@ down() {
     for ((i = 0; i < n; i++)); do
         b+="netns del pod$i"$'\n'   # takes eth0 and its peer along
     done
+    b+="netns del gw"$'\n'   # takes the gateway's veths along
     b+="link del cbr0"$'\n'
     ip -force -batch - <<<"$b" >/dev/null 2>&1 || true
     # The local table goes back first in line, where every host expects it.
@@ -279,10 +318,22 @@ down() {
             { echo "$value" >"/proc/sys/net/ipv4/conf/$key"; } 2>/dev/null || true
         done <"$work/sysctl.saved"
     fi
+    # The RDMA netns mode back as it was: the kernel refuses (EBUSY) until the deleted
+    # namespaces are really gone, which happens asynchronously.
+    if [ -n "$work" ] && [ -s "$work/rdma-netns.saved" ]; then
+        read -r value <"$work/rdma-netns.saved"
+        for ((k = 0; k < 50; k++)); do
+            rdma system show 2>/dev/null | grep -q "netns $value" && break
+            rdma system set netns "$value" 2>/dev/null && break
+            sleep 0.1
+        done
+        rdma system show 2>/dev/null | grep -q "netns $value" ||
+            echo "pods.sh: could not restore 'rdma system set netns $value'" >&2
+    fi
 }
 
 case ${1:-} in
-up) shift; (($# >= 3)) || fail "usage: pods.sh up N M WORK [MODE]"; up "$@" ;;
+up) shift; (($# >= 3)) || fail "usage: pods.sh up N M WORK [MODE [NETNS]]"; up "$@" ;;
 down) shift; (($# >= 2)) || fail "usage: pods.sh down N M [WORK]"; down "$@" ;;
-*) fail "usage: pods.sh up N M WORK [MODE] | pods.sh down N M [WORK]" ;;
+*) fail "usage: pods.sh up N M WORK [MODE [NETNS]] | pods.sh down N M [WORK]" ;;
 esac

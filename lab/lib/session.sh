@@ -7,7 +7,7 @@
 #
 # CTL is the run's control directory, written by lab/run: env.sh (the command's
 # environment plus the session settings LAB_CWD, LAB_QUIET, LAB_WORK_DIR,
-# LAB_RUN_MODE), cmd.sh (the command), lib/ (this script and pods.sh). It gets back
+# LAB_RUN_MODE, LAB_RDMA_NETNS), cmd.sh (the command), lib/ (this script and pods.sh). It gets back
 # `rc` (the command's exit status) or `fail` (a one-line cause: the lab broke).
 # Node mode (env.sh sets LAB_NODES): lib/node.sh sets up this node; then the
 # session writes `ready` and waits for `go`, which lab/run writes into every
@@ -30,7 +30,8 @@ if [ "$LAB_QUIET" = 1 ]; then exec 3>/dev/null; else exec 3>&2; fi
 if [ -n "${LAB_NODES:-}" ]; then
     setup=(node.sh up "$LAB_NODE" "$LAB_NODES" "$LAB_WORK_DIR") what="node network setup failed"
 else
-    setup=(pods.sh up "$LAB_PODS" "$LAB_RAILS" "$LAB_WORK_DIR" "$LAB_RUN_MODE") what="pod network setup failed"
+    setup=(pods.sh up "$LAB_PODS" "$LAB_RAILS" "$LAB_WORK_DIR" "$LAB_RUN_MODE" "${LAB_RDMA_NETNS:-shared}")
+    what="pod network setup failed"
 fi
 if ! bash "$ctl/lib/${setup[0]}" "${setup[@]:1}" >&3 2>"$ctl/pods.err"; then
     cat "$ctl/pods.err" >&2
@@ -47,7 +48,7 @@ if [ -n "${LAB_NODES:-}" ]; then   # the barrier: see above
 fi
 
 cd "$LAB_CWD" || broke "cannot cd to $LAB_CWD"
-unset LAB_CWD LAB_QUIET LAB_WORK_DIR LAB_RUN_MODE   # session settings, not the command's
+unset LAB_CWD LAB_QUIET LAB_WORK_DIR LAB_RUN_MODE LAB_RDMA_NETNS   # session settings, not the command's
 # cmd.sh is one `exec ...` line: a subshell runs it without a bash of its own.
 # shellcheck source=/dev/null
 (. "$ctl/cmd.sh") </dev/null 3>&-

@@ -15,7 +15,8 @@ std::optional<LabMap> lab_map() {
   std::ifstream in(path);
   try {
     const nlohmann::json doc = nlohmann::json::parse(in);
-    LabMap map{.mode = doc.at("mode").get<std::string>(), .pods = {}};
+    LabMap map{.mode = doc.at("mode").get<std::string>(), .rdma_netns = doc.value("rdma_netns", "shared"),
+               .pods = {}};
     for (const auto& p : doc.at("pods")) {
       Pod pod{.name = p.at("name"), .netns = p.at("netns"), .eth0 = p.at("eth0"), .podinfo = p.at("podinfo"),
               .rails = {}};
@@ -23,7 +24,8 @@ std::optional<LabMap> lab_map() {
         pod.rails.push_back(RailPort{.rail = r.at("rail"), .interface = r.at("interface"),
                                      .network = r.at("network"), .ip = r.at("ip"),
                                      .rdma_device = r.at("rdma_device"), .netdev = r.at("netdev"),
-                                     .mac = r.at("mac")});
+                                     .mac = r.at("mac"), .gateway = r.value("gateway", ""),
+                                     .table = r.value("table", 0)});
       }
       map.pods.push_back(std::move(pod));
     }

@@ -16,6 +16,8 @@ struct RailPort {
   std::string rdma_device;  // rxe device name
   std::string netdev;       // the netdev the rxe device sits on
   std::string mac;
+  std::string gateway;  // the rail's router in netns gw, 172.16.(11+r).1
+  int table = 0;        // the netdev's policy-routing table
 };
 
 struct Pod {
@@ -27,7 +29,8 @@ struct Pod {
 };
 
 struct LabMap {
-  std::string mode;  // "guest" or "host"
+  std::string mode;        // "guest" or "host"
+  std::string rdma_netns;  // "shared" or "exclusive" (lab/run --rdma-netns)
   std::vector<Pod> pods;
 };
 
@@ -40,8 +43,17 @@ std::string in_pod(const Pod& pod, const std::string& command);
 
 }  // namespace railcheck::lab
 
-// Skips the current test when not running inside lab/run.
-#define RAILCHECK_REQUIRE_LAB(map_var)                                                        \
-  auto map_var##_opt = ::railcheck::lab::lab_map();                                           \
-  if (!map_var##_opt) GTEST_SKIP() << "not in the lab ($LAB_MAP unset): run under lab/run"; \
+// Skips the current test when not running inside lab/run in shared RDMA netns mode (the
+// default; in exclusive mode the pods see no RDMA device, which only the exclusive tests want).
+#define RAILCHECK_REQUIRE_LAB(map_var)                                                               \
+  auto map_var##_opt = ::railcheck::lab::lab_map();                                                  \
+  if (!map_var##_opt) GTEST_SKIP() << "not in the lab ($LAB_MAP unset): run under lab/run";        \
+  if (map_var##_opt->rdma_netns != "shared") GTEST_SKIP() << "the lab is in exclusive RDMA netns mode"; \
+  const ::railcheck::lab::LabMap& map_var = *map_var##_opt
+
+// Skips the current test unless running inside `lab/run --rdma-netns exclusive`.
+#define RAILCHECK_REQUIRE_EXCLUSIVE_LAB(map_var)                                                    \
+  auto map_var##_opt = ::railcheck::lab::lab_map();                                                 \
+  if (!map_var##_opt || map_var##_opt->rdma_netns != "exclusive")                                   \
+    GTEST_SKIP() << "not in an exclusive-mode lab: run under lab/run --rdma-netns exclusive";        \
   const ::railcheck::lab::LabMap& map_var = *map_var##_opt

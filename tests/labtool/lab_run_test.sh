@@ -69,6 +69,8 @@ usage_case "--timeout abc" --timeout abc -- true
 usage_case "--nodes 3" --nodes 3 -- true
 usage_case "--nodes 2 --pods 3" --nodes 2 --pods 3 -- true
 usage_case "--nodes 2 --mode host" --nodes 2 --mode host -- true
+usage_case "--rdma-netns bogus" --rdma-netns bogus -- true
+usage_case "--nodes 2 --rdma-netns exclusive" --nodes 2 --rdma-netns exclusive -- true
 check "usage errors start no qemu" no_stray "$id-usage"
 rc=0
 "$run" --help >out 2>err || rc=$?

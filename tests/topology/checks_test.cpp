@@ -1,5 +1,6 @@
 // The setup checks over the sysfs fixtures (fixtures/sysfs) and literal command outputs: for
 // each check a passing case and a failing one, with the exact reason the operator reads.
+// (Routing: routing_checks_test.cpp; InfiniBand: ib_checks_test.cpp.)
 #include "topology/checks.hpp"
 
 #include "rail_fixtures.hpp"
@@ -18,6 +19,14 @@ namespace fs = std::filesystem;
 using namespace testing;  // rail_fixtures.hpp
 
 RailMap map_of(const std::string& shape, const std::string& hwloc) { return build_ok(inputs_for(shape, hwloc)); }
+
+// /proc/driver/nvidia/version of the two kinds of NVIDIA kernel module.
+constexpr const char* kOpen =
+    "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.127.05  Release Build  "
+    "(dvs-builder@U16-I3-B03-4-3)  Tue Oct  8 16:30:26 UTC 2024\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n";
+constexpr const char* kProprietary =
+    "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.183.01  Sun May 12 19:39:15 UTC 2024\n"
+    "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n";
 
 // HGX, 8 RoCE rails net1..net8 on mlx5_10..mlx5_17, 172.16.1K.10, each PIX to its GPU.
 RailMap hgx() { return map_of("hgx-roce", "hgx-h100-8gpu.xml"); }
@@ -70,9 +79,12 @@ TEST(ChecksDevicesVisible, MissingDevicesFailByName) {
   const CheckResult r = check_devices_visible(map, visible, NetnsMode::kShared);
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_EQ(r.reason, "rail devices not visible in the pod: mlx5_16, mlx5_17 (2 of 8)");
-  EXPECT_EQ(check_devices_visible(map, {}, NetnsMode::kExclusive).reason,
+  const CheckResult exclusive = check_devices_visible(map, {}, NetnsMode::kExclusive);
+  EXPECT_EQ(exclusive.verdict, Verdict::kFail);
+  EXPECT_EQ(exclusive.reason,
             "rail devices not visible in the pod: mlx5_10, mlx5_11, mlx5_12, mlx5_13, mlx5_14, mlx5_15, mlx5_16, "
-            "mlx5_17 (8 of 8)");
+            "mlx5_17 (8 of 8); netns exclusive: a device shows only in the network namespace it was moved to");
+  EXPECT_NE(exclusive.fix.find("move each VF's RDMA device into the pod's namespace"), std::string::npos);
 }
 
 TEST(ChecksDevicesVisible, ExtraDevicesWarnWhenSharedFailWhenExclusive) {
@@ -197,71 +209,16 @@ TEST(ChecksMemlock, SmallLimitWithoutIpcLockFailsWithTheFix) {
   EXPECT_NE(r.fix.find("ulimit -l"), std::string::npos);
 }
 
-// --- f. policy_routes ---
-
-constexpr const char* kRules = R"([
-  {"priority":0,"src":"all","table":"local"},
-  {"priority":100,"src":"172.16.11.10","table":"101"},
-  {"priority":101,"src":"all","oif":"net2","table":"102"},
-  {"priority":102,"src":"172.16.13.10","srclen":32,"table":"103"},
-  {"priority":32766,"src":"all","table":"main"},
-  {"priority":32767,"src":"all","table":"default"}])";
-
-constexpr const char* kRoutes = R"([
-  {"dst":"default","gateway":"10.0.0.1","dev":"eth0","flags":[]},
-  {"dst":"172.16.11.0/24","dev":"net1","table":"101","protocol":"kernel","scope":"link","flags":[]},
-  {"dst":"172.16.12.0/24","dev":"net2","table":"102","flags":[]},
-  {"dst":"172.16.13.0/24","dev":"net1","table":"103","flags":[]},
-  {"type":"local","dst":"172.16.11.10","dev":"net1","table":"local","flags":[]}])";
-
-TEST(ChecksPolicyRoutes, FromRuleOrOifRuleToATableRoutingViaTheInterface) {
-  const auto results = check_policy_routes(hgx(), kRules, kRoutes);
-  ASSERT_EQ(results.size(), 8u);
-  const CheckResult* from = find(results, "net1");
-  EXPECT_EQ(from->name, "policy_routes");
-  EXPECT_EQ(from->verdict, Verdict::kPass);
-  EXPECT_EQ(from->reason, "rule `from 172.16.11.10` looks up table 101, which routes via net1");
-  const CheckResult* oif = find(results, "net2");
-  EXPECT_EQ(oif->verdict, Verdict::kPass);
-  EXPECT_EQ(oif->reason, "rule `oif net2` looks up table 102, which routes via net2");
-}
-
-TEST(ChecksPolicyRoutes, MissingRuleOrRouteFailsNamingTheInterface) {
-  const auto results = check_policy_routes(hgx(), kRules, kRoutes);
-  const CheckResult* wrong_table = find(results, "net3");
-  EXPECT_EQ(wrong_table->verdict, Verdict::kFail);
-  EXPECT_EQ(wrong_table->reason, "no route via net3 in the rule's table: `from 172.16.13.10` -> table 103");
-  const CheckResult* no_rule = find(results, "net4");
-  EXPECT_EQ(no_rule->verdict, Verdict::kFail);
-  EXPECT_EQ(no_rule->reason, "no policy rule `from 172.16.14.10` or `oif net4`");
-  EXPECT_NE(no_rule->fix.find("ip rule add from 172.16.14.10"), std::string::npos);
-}
-
-TEST(ChecksPolicyRoutes, MainTableRoutesHaveNoTableKey) {
-  RailMap map = hgx();
-  map.ports.resize(1);
-  const auto results = check_policy_routes(
-      map, R"([{"priority":5,"src":"172.16.11.10","table":"main"}])",
-      R"([{"dst":"172.16.11.0/24","dev":"net1","protocol":"kernel","scope":"link"}])");
-  ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0].verdict, Verdict::kPass) << results[0].reason;
-}
-
-TEST(ChecksPolicyRoutes, NoIpToolOrBadJsonIsWaived) {
-  const auto none = check_policy_routes(hgx(), "", "");
-  ASSERT_EQ(none.size(), 8u);
-  EXPECT_EQ(none[0].verdict, Verdict::kWaived);
-  EXPECT_EQ(none[0].reason, "`ip -j rule` / `ip -j route show table all` unavailable");
-  const auto bad = check_policy_routes(hgx(), "{", "[]");
-  EXPECT_EQ(bad[0].verdict, Verdict::kWaived);
-}
+// --- f. policy_routes: routing_checks_test.cpp ---
 
 // --- g. gpudirect_ready ---
 
 TEST(ChecksGpudirect, NoGpuIsWaived) {
   RailMap map = hgx();
   map.gpus.clear();
-  const auto results = check_gpudirect_ready(map, shape_dir("hgx-roce") + "/sys");
+  const auto results = check_gpudirect_ready(map, GpudirectFacts{.sysfs_root = shape_dir("hgx-roce") + "/sys",
+                                                                  .kernel_release = "",
+                                                                  .nvidia_version = ""});
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].name, "gpudirect_ready");
   EXPECT_EQ(results[0].verdict, Verdict::kWaived);
@@ -271,11 +228,13 @@ TEST(ChecksGpudirect, NoGpuIsWaived) {
 TEST(ChecksGpudirect, PeermemLoadedAndPixRailsPass) {
   TempDir sys("peermem");
   fs::create_directories(sys.path() + "/module/nvidia_peermem");
-  const auto results = check_gpudirect_ready(hgx(), sys.path());
+  const auto results = check_gpudirect_ready(hgx(), GpudirectFacts{.sysfs_root = sys.path(),
+                                                                    .kernel_release = "",
+                                                                    .nvidia_version = ""});
   ASSERT_EQ(results.size(), 9u);
   EXPECT_EQ(results[0].subject, "");
   EXPECT_EQ(results[0].verdict, Verdict::kPass);
-  EXPECT_EQ(results[0].reason, "nvidia_peermem loaded (dma-buf not probed without CUDA)");
+  EXPECT_EQ(results[0].reason, "nvidia_peermem loaded");
   EXPECT_EQ(find(results, "net1")->verdict, Verdict::kPass);
   EXPECT_EQ(find(results, "net1")->reason, "nearest GPU0 (0000:19:00.0) is PIX");
 }
@@ -285,10 +244,15 @@ TEST(ChecksGpudirect, NoPeermemFailsFarRailsWarnOrFail) {
   map.ports[1].nearest_gpu->path = PathClass::kNode;
   map.ports[2].nearest_gpu->path = PathClass::kSys;
   map.ports[3].nearest_gpu.reset();
-  const auto results = check_gpudirect_ready(map, shape_dir("hgx-roce") + "/sys");
+  const auto results = check_gpudirect_ready(map, GpudirectFacts{.sysfs_root = shape_dir("hgx-roce") + "/sys",
+                                                                  .kernel_release = "6.8.0-45-generic",
+                                                                  .nvidia_version = kProprietary});
   EXPECT_EQ(results[0].verdict, Verdict::kFail);
-  EXPECT_EQ(results[0].reason, "nvidia_peermem not loaded (dma-buf not probed without CUDA)");
+  EXPECT_EQ(results[0].reason,
+            "nvidia_peermem not loaded, and dma-buf not possible: the proprietary NVIDIA kernel module 535.183.01 "
+            "exports no dma-buf (the open one does)");
   EXPECT_NE(results[0].fix.find("modprobe nvidia_peermem"), std::string::npos);
+  EXPECT_NE(results[0].fix.find("driver.kernelModuleType=open"), std::string::npos);
   EXPECT_EQ(find(results, "net2")->verdict, Verdict::kWarn);
   EXPECT_EQ(find(results, "net2")->reason,
             "nearest GPU1 (0000:3b:00.0) is NODE: GPUDirect RDMA crosses the host bridge");
@@ -296,6 +260,36 @@ TEST(ChecksGpudirect, NoPeermemFailsFarRailsWarnOrFail) {
   EXPECT_EQ(find(results, "net3")->reason,
             "nearest GPU2 (0000:4c:00.0) is SYS: GPUDirect RDMA crosses CPU sockets");
   EXPECT_EQ(find(results, "net4")->verdict, Verdict::kWaived);
+}
+
+TEST(ChecksGpudirect, DmabufNeedsTheOpenModuleAndKernel512) {
+  const DmabufIndication ok = dmabuf_indication("6.8.0-45-generic", kOpen);
+  EXPECT_TRUE(ok.possible);
+  EXPECT_EQ(ok.reason, "kernel 6.8.0-45-generic >= 5.12, NVIDIA open kernel module 550.127.05");
+  const DmabufIndication old = dmabuf_indication("5.10.0-28-amd64", kOpen);
+  EXPECT_FALSE(old.possible);
+  EXPECT_EQ(old.reason, "kernel 5.10.0-28-amd64 < 5.12 has no RDMA dma-buf memory regions");
+  EXPECT_TRUE(dmabuf_indication("5.12.0", kOpen).possible);
+  const DmabufIndication none = dmabuf_indication("", "");
+  EXPECT_FALSE(none.possible);
+  EXPECT_EQ(none.reason, "kernel release unknown; no NVIDIA driver visible (/proc/driver/nvidia/version)");
+  EXPECT_EQ(dmabuf_indication("bogus", kOpen).reason, "kernel release 'bogus' unreadable");
+}
+
+TEST(ChecksGpudirect, DmabufPossibleWithoutPeermemPasses) {
+  const auto results = check_gpudirect_ready(hgx(), GpudirectFacts{.sysfs_root = shape_dir("hgx-roce") + "/sys",
+                                                                    .kernel_release = "6.8.0-45-generic",
+                                                                    .nvidia_version = kOpen});
+  EXPECT_EQ(results[0].verdict, Verdict::kPass);
+  EXPECT_EQ(results[0].reason,
+            "dma-buf possible (kernel 6.8.0-45-generic >= 5.12, NVIDIA open kernel module 550.127.05; registration "
+            "not tried without CUDA); nvidia_peermem not loaded");
+  TempDir sys("peermem_dmabuf");
+  fs::create_directories(sys.path() + "/module/nv_peer_mem");
+  const auto both = check_gpudirect_ready(
+      hgx(), GpudirectFacts{.sysfs_root = sys.path(), .kernel_release = "6.8.0", .nvidia_version = kOpen});
+  EXPECT_EQ(both[0].reason,
+            "nv_peer_mem loaded; dma-buf possible too (kernel 6.8.0 >= 5.12, NVIDIA open kernel module 550.127.05)");
 }
 
 TEST(ChecksVerdict, Names) {
