@@ -55,14 +55,22 @@ void add_map_input_options(CLI::App& sub, MapInputOptions& opt, const std::strin
   sub.add_option("-o,--output", opt.output, fmt::format("Write the {} to FILE instead of stdout", output_what));
 }
 
-Result<topology::RailMap> build_map(const MapInputOptions& opt) {
+topology::RailMapInputs map_inputs(const MapInputOptions& opt) {
   topology::RailMapInputs inputs{.podinfo_dir = podinfo_dir(opt),
                                  .sysfs_root = opt.sysfs_root,
                                  .hwloc_xml = std::nullopt,
                                  .env = pcidevice_env()};
   if (!opt.hwloc_xml.empty()) inputs.hwloc_xml = opt.hwloc_xml;
-  return topology::build_rail_map(inputs);
+  return inputs;
 }
+
+topology::RailMapInputs live_map_inputs(const std::string& podinfo_dir) {
+  MapInputOptions opt;
+  opt.podinfo = podinfo_dir;
+  return map_inputs(opt);
+}
+
+Result<topology::RailMap> build_map(const MapInputOptions& opt) { return topology::build_rail_map(map_inputs(opt)); }
 
 int write_output(const MapInputOptions& opt, const char* command, const std::string& text) {
   if (opt.output.empty()) {
