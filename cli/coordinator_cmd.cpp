@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "gpudirect/memory.hpp"
 #include "pods/api.hpp"
 #include "pods/coordinator.hpp"
 #include "reports/judge.hpp"
@@ -47,6 +48,7 @@ struct CoordinatorCliOptions {
   uint32_t parallel = 64;
   std::string output_dir = "railcheck-report";
   std::string profile = "default";
+  std::string mem = "host";
   bool quiet = false;
 };
 
@@ -78,6 +80,11 @@ Result<std::vector<pods::PairTest>> build_tests(const CoordinatorCliOptions& o) 
       spec.tx_depth = o.tx_depth;
       spec.bidir = o.bidir;
     }
+    auto mem = verbs::parse_memory_spec(o.mem);
+    if (!mem) return std::unexpected(mem.error());
+    if (auto ok = gpudirect::check_memory_spec(*mem); !ok) return std::unexpected(ok.error());
+    spec.mem = *mem;       // GPUDirect end to end: both sides' buffers
+    spec.peer_mem = *mem;
     if (auto ok = verbs::validate(spec); !ok) return std::unexpected(ok.error());
     if (std::ranges::find(out, name, &pods::PairTest::name) == out.end()) out.push_back({name, spec});
   }
@@ -158,7 +165,7 @@ Command add_coordinator_command(CLI::App& parent) {
   sub->add_option("--token-file", o->token_file,
                   "File with the agents' bearer token (default $RAILCHECK_TOKEN_FILE, else /etc/railcheck/token/token)");
   sub->add_option("--tests", o->tests,
-                  "Tests per pair: write_lat, read_lat, send_lat, write_bw, read_bw, send_bw (comma-separated)")
+                  "Tests per pair: write_lat, read_lat, send_lat, write_imm_lat, write_bw, read_bw, send_bw, write_imm_bw (comma-separated)")
       ->delimiter(',')
       ->default_str("write_lat,write_bw");
   sub->add_option("-s,--size", o->sizes, "Message size(s) for every test (default: lat 2, bw 64K)")->delimiter(',');
@@ -191,6 +198,10 @@ Command add_coordinator_command(CLI::App& parent) {
       ->check(CLI::Range(1, 4096))
       ->default_val(64);
   sub->add_option("-o,--output-dir", o->output_dir, "Folder for the report files")->default_val("railcheck-report");
+  sub->add_option("--mem", o->mem,
+                  "Both sides' buffers: host, or cuda (GPUDirect: each agent's GPU nearest the NIC; waived where "
+                  "there is no GPU); GPU latency needs send_lat or write_imm_lat")
+      ->default_val("host");
   sub->add_option("--profile", o->profile,
                   "Verdict thresholds: default (from the link rate), lab (Soft-RoCE), or a profile JSON file")
       ->default_val("default");

@@ -64,6 +64,12 @@ topology::RailMapInputs map_inputs(const MapInputOptions& opt) {
   return inputs;
 }
 
+topology::RailMapInputs live_map_inputs(const std::string& podinfo_dir) {
+  MapInputOptions opt;
+  opt.podinfo = podinfo_dir;
+  return map_inputs(opt);
+}
+
 Result<topology::RailMap> build_map(const MapInputOptions& opt) { return topology::build_rail_map(map_inputs(opt)); }
 
 int write_output(const MapInputOptions& opt, const char* command, const std::string& text) {

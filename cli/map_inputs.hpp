@@ -24,8 +24,11 @@ struct MapInputOptions {
 void add_map_input_options(CLI::App& sub, MapInputOptions& opt, const std::string& json_schema,
                            const std::string& output_what);
 
-// The rail map's inputs (the podinfo folder resolved, the PCIDEVICE_* environment read).
+// Those inputs for topology::build_rail_map, with the PCIDEVICE_* environment.
 topology::RailMapInputs map_inputs(const MapInputOptions& opt);
+// This machine's inputs with the podinfo folder `podinfo_dir` (empty: the default when it has
+// annotations): where lat/bw/serve place the NIC under test to choose its nearest GPU.
+topology::RailMapInputs live_map_inputs(const std::string& podinfo_dir);
 
 // The rail map from those inputs (and the PCIDEVICE_* environment).
 Result<topology::RailMap> build_map(const MapInputOptions& opt);

@@ -14,6 +14,8 @@
 
 #include "cli/command.hpp"
 #include "cli/device_choice.hpp"
+#include "cli/map_inputs.hpp"
+#include "gpudirect/memory.hpp"
 #include "verbs/session.hpp"
 
 namespace railcheck::cli {
@@ -52,6 +54,8 @@ std::string sizes_text(const verbs::RunSpec& spec) {
 int run_serve(const ServeOptions& o) {
   verbs::ServerOptions sopt;
   sopt.device_for = [&](const std::string& ip) { return resolve_device(o.device, ip); };
+  // The memory each client asks for (--peer-mem on its side), on the GPU nearest our NIC.
+  sopt.buffers = gpudirect::buffer_factory({.rail_map = live_map_inputs(o.device.podinfo_dir)});
   sopt.progress_timeout = verbs::Millis(static_cast<int64_t>(o.timeout_s * 1000));
   if (!o.only_test.empty()) sopt.only_kind = verbs::parse_test_kind(o.only_test).value();
   if (!o.only_op.empty()) sopt.only_op = verbs::parse_op(o.only_op).value();
@@ -90,11 +94,14 @@ int run_serve(const ServeOptions& o) {
                                verbs::to_string(rec->spec.op), sizes_text(rec->spec), rec->local.device,
                                rec->remote.device)
                 << std::flush;
+    } else if (rec.error().code == Errc::kUnsupported) {
+      // What the client asked for cannot apply here (no GPU): the client reports it waived.
+      std::cout << fmt::format("{} {} waived: {}\n", now_text(), peer, rec.error().message()) << std::flush;
     } else {
       ++failures;
       std::cout << fmt::format("{} {} failed: {}\n", now_text(), peer, rec.error().message()) << std::flush;
     }
-    if (o.once) return rec ? kExitOk : kExitFailed;
+    if (o.once) return rec ? kExitOk : rec.error().code == Errc::kUnsupported ? kExitWaived : kExitFailed;
   }
   std::cout << "railcheck serve: stopped\n";
   return kExitOk;
@@ -108,7 +115,8 @@ Command add_serve_command(CLI::App& parent) {
       "serve",
       "Answer `railcheck lat` and `railcheck bw` clients, one after another, until stopped; one line per run.\n"
       "The device is chosen per client: --device/--netdev/--rail, else the RDMA device that owns the address "
-      "the client connected to.\nExample: railcheck serve --rail net2");
+      "the client connected to. The buffers are in the memory the client asks for with --peer-mem (host, or "
+      "the GPU nearest that device); a GPU this node lacks makes the run waived.\nExample: railcheck serve --rail net2");
   add_device_options(*sub, opt->device);
   sub->add_option("-p,--port", opt->port, "TCP port for the out-of-band exchange")
       ->check(CLI::Range(1, 65535))
@@ -116,8 +124,8 @@ Command add_serve_command(CLI::App& parent) {
   sub->add_option("--bind", opt->bind, "Listen on this IPv4 address only (default: all)");
   sub->add_option("--test", opt->only_test, "Refuse clients that ask for another test (lat or bw)")
       ->check(CLI::IsMember({"lat", "bw"}));
-  sub->add_option("--op", opt->only_op, "Refuse clients that ask for another verb (write, read, send)")
-      ->check(CLI::IsMember({"write", "read", "send"}));
+  sub->add_option("--op", opt->only_op, "Refuse clients that ask for another verb (write, read, send, write_imm)")
+      ->check(CLI::IsMember({"write", "read", "send", "write_imm"}));
   sub->add_option("--max-size", opt->max_size, "Refuse clients asking for larger messages (e.g. 1M; default 1G)");
   sub->add_flag("--once", opt->once, "Serve one client, then exit with its status");
   sub->add_option("--timeout", opt->timeout_s, "Seconds without progress before a client is declared gone")

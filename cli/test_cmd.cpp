@@ -9,7 +9,10 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "common/build_info.hpp"
 #include "cli/device_choice.hpp"
+#include "cli/map_inputs.hpp"
+#include "gpudirect/memory.hpp"
 #include "reports/outputs.hpp"
 #include "reports/run_table.hpp"
 #include "reports/single_results.hpp"
@@ -31,6 +34,10 @@ struct TestOptions {
   uint32_t qps = 1;
   uint32_t tx_depth = 128;
   bool bidir = false;
+  std::string mem = "host";
+  std::string peer_mem = "host";
+  std::string gpu_reg = "auto";
+  bool verify = false;
   std::string format = "table";
   std::string output;
   double timeout_s = 10;
@@ -62,8 +69,58 @@ Result<verbs::RunSpec> build_spec(const TestOptions& o, verbs::TestKind kind) {
   spec.qps = o.qps;
   spec.tx_depth = o.tx_depth;
   spec.bidir = o.bidir;
+  spec.verify = o.verify;
+  auto mem = verbs::parse_memory_spec(o.mem);
+  if (!mem) return std::unexpected(mem.error());
+  auto peer_mem = verbs::parse_memory_spec(o.peer_mem);
+  if (!peer_mem) return std::unexpected(peer_mem.error());
+  auto reg = verbs::parse_gpu_reg(o.gpu_reg);
+  if (!reg) return std::unexpected(reg.error());
+  spec.mem = *mem;
+  spec.peer_mem = *peer_mem;
+  spec.gpu_reg = *reg;
+  for (const verbs::MemorySpec* m : {&spec.mem, &spec.peer_mem}) {
+    if (auto ok = gpudirect::check_memory_spec(*m); !ok) return std::unexpected(ok.error());
+  }
   if (auto ok = verbs::validate(spec); !ok) return std::unexpected(ok.error());
   return spec;
+}
+
+// A test that cannot apply here (no GPU, no CUDA driver, on either side): one line on
+// stderr; with --format json, a document saying so. Exit code 3, not a failure.
+int report_waived(const TestOptions& o, const verbs::RunSpec& spec, const char* name, const Error& cause,
+                  std::ostream& out) {
+  std::cerr << "railcheck " << name << ": waived: " << cause.message() << "\n";
+  if (o.format == "json") {
+    // The results shape of a run, with one waived record per size: a pipeline reads a waived
+    // test like any other (verdict and cause), and `railcheck report` re-renders it.
+    reports::Results res;
+    res.meta.mode = "single";
+    res.meta.finished = reports::utc_now();
+    res.meta.railcheck_version = std::string(build_info().version);
+    res.meta.git_commit = std::string(build_info().git_commit);
+    const std::string test = fmt::format("{}_{}", verbs::to_string(spec.op), verbs::to_string(spec.kind));
+    res.meta.tests = {test};
+    res.meta.spec = verbs::to_json(spec);
+    for (uint64_t size : spec.sizes_bytes) {
+      reports::Record r;
+      r.rail = !o.device.rail.empty() ? o.device.rail : (!o.device.netdev.empty() ? o.device.netdev : o.device.device);
+      r.src.node = "local";
+      r.src.interface = !o.device.rail.empty() ? o.device.rail : o.device.netdev;
+      r.src.mem = verbs::to_string(spec.mem);
+      r.dst.node = o.peer;
+      r.dst.mem = verbs::to_string(spec.peer_mem);
+      r.test = test;
+      r.size_bytes = size;
+      r.bidir = spec.bidir;
+      r.qps = spec.qps;
+      r.verdict = reports::Verdict::kWaived;
+      r.cause = cause.message();
+      res.records.push_back(std::move(r));
+    }
+    out << reports::render_json(res);
+  }
+  return kExitWaived;
 }
 
 int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
@@ -82,10 +139,17 @@ int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
   }
   std::ostream& out = o.output.empty() ? std::cout : file;
   const bool table = o.format == "table";
+  // No GPU or driver here: waived before any connection is made.
+  if (auto ok = gpudirect::memory_available(spec->mem); !ok) {
+    if (ok.error().code == Errc::kUnsupported) return report_waived(o, *spec, name, ok.error(), out);
+    std::cerr << "railcheck " << name << ": " << ok.error().message() << "\n";
+    return kExitFailed;
+  }
   verbs::ClientOptions copt{
       .peer = o.peer,
       .port = static_cast<uint16_t>(o.port),
       .device_for = [&](const std::string& ip) { return resolve_device(o.device, ip); },
+      .buffers = gpudirect::buffer_factory({.rail_map = live_map_inputs(o.device.podinfo_dir)}),
       .spec = *spec,
       .rdma_cm = o.rdma_cm,
       .connect_timeout = verbs::Millis(static_cast<int64_t>(o.connect_timeout_s * 1000)),
@@ -100,6 +164,7 @@ int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
   spdlog::debug("{} {} to {}:{}, {} size(s)", name, o.op, o.peer, o.port, spec->sizes_bytes.size());
   const std::string started = reports::utc_now();
   auto rec = verbs::run_client(copt, on_size);
+  if (!rec && rec.error().code == Errc::kUnsupported) return report_waived(o, *spec, name, rec.error(), out);
   if (!rec) {
     std::cerr << "railcheck " << name << ": " << rec.error().message() << "\n";
     return kExitFailed;
@@ -118,7 +183,10 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
       ->required();
   sub.add_option("-p,--port", o.port, "The server's TCP port")->check(CLI::Range(1, 65535))->default_val(verbs::kDefaultPort);
   add_device_options(sub, o.device);
-  sub.add_option("--op", o.op, "Verb: write, read or send")->check(CLI::IsMember({"write", "read", "send"}))->default_val("write");
+  sub.add_option("--op", o.op,
+                 "Verb: write, read, send or write_imm (RDMA write with immediate: completion on the receiver's CQ)")
+      ->check(CLI::IsMember({"write", "read", "send", "write_imm"}))
+      ->default_val("write");
   auto* size = sub.add_option("-s,--size", o.sizes,
                               fmt::format("Message size(s): bytes or K/M/G, repeat or comma-separate (default {})",
                                           kind == verbs::TestKind::kLatency ? "2" : "64K"))
@@ -136,7 +204,21 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
     sub.add_option("-q,--qps", o.qps, "Queue pairs, used round-robin")->default_val(1);
     sub.add_option("-t,--tx-depth", o.tx_depth, "Outstanding sends per QP")->default_val(128);
     sub.add_flag("-b,--bidir", o.bidir, "Both sides send at once; the figures are the sum of both directions");
+    sub.add_flag("--verify", o.verify,
+                 "Check the data in GPU memory too: a kernel fills the pattern, another checks it on arrival "
+                 "(host memory is always checked)");
   }
+  sub.add_option("--mem", o.mem,
+                 fmt::format("This side's buffer: {} (cuda: the GPU nearest the NIC, or the one named by CUDA "
+                             "ordinal or PCI bus id)",
+                             gpudirect::memory_kinds_usage()))
+      ->default_val("host")
+      ->group("Memory");
+  sub.add_option("--peer-mem", o.peer_mem, "The server's buffer, same forms as --mem")->default_val("host")->group("Memory");
+  sub.add_option("--gpu-reg", o.gpu_reg, "How GPU memory is registered: auto (dma-buf, then peermem), dmabuf, peermem")
+      ->check(CLI::IsMember({"auto", "dmabuf", "peermem"}))
+      ->default_val("auto")
+      ->group("Memory");
   sub.add_flag("-R,--rdma-cm", o.rdma_cm,
                "Connect the QPs through rdma_cm (address and route resolved by the CM) instead of the OOB exchange");
   sub.add_option("--format", o.format, "table (default) or json (schema railcheck.results/v1, one record per size)")

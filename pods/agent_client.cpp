@@ -80,7 +80,9 @@ AgentResult<json> AgentClient::post_test(const TestRequest& request, Seconds tim
   auto r = call("POST", "/v1/tests", to_json(request).dump(), timeout, true);
   if (!r) return r;
   if (!r->value("ok", false)) {
-    return std::unexpected(AgentError{AgentFailure::kTestFailed, 200, r->value("error", std::string("test failed"))});
+    const bool waived = r->value("waived", false);
+    return std::unexpected(AgentError{waived ? AgentFailure::kWaived : AgentFailure::kTestFailed, 200,
+                                      r->value("error", std::string("test failed"))});
   }
   return r;
 }

@@ -17,7 +17,7 @@ namespace railcheck::pods {
 using Seconds = std::chrono::duration<double>;
 
 // What went wrong talking to an agent, beyond Error's text.
-enum class AgentFailure : uint8_t { kNone, kUnreachable, kUnauthorized, kBusy, kRefused, kTestFailed };
+enum class AgentFailure : uint8_t { kNone, kUnreachable, kUnauthorized, kBusy, kRefused, kTestFailed, kWaived };
 
 struct AgentError {
   AgentFailure kind = AgentFailure::kNone;
@@ -38,7 +38,8 @@ class AgentClient {
 
   AgentResult<nlohmann::json> health(Seconds timeout) const;
   AgentResult<nlohmann::json> inventory(Seconds timeout) const;
-  // POST /v1/tests. A 200 whose body says {"ok": false} is kTestFailed with the agent's message.
+  // POST /v1/tests. A 200 whose body says {"ok": false} is kTestFailed with the agent's message
+  // (kWaived when it says the test cannot apply there: GPU memory without a GPU).
   AgentResult<nlohmann::json> post_test(const TestRequest& request, Seconds timeout) const;
 
  private:

@@ -74,6 +74,7 @@ std::string headline(const std::vector<reports::Record>& recs) {
   if (recs.empty()) return "no figures";
   const reports::Record& r = recs.back();  // the largest size is the headline
   if (!r.error.empty()) return "FAILED: " + r.error;
+  if (r.verdict == reports::Verdict::kWaived) return fmt::format("{} waived: {}", r.test, r.cause);
   if (r.latency_us) {
     return fmt::format("{} {}: p50 {:.2f} us, p99 {:.2f} us", r.test, verbs::format_size(r.size_bytes),
                        r.latency_us->p50, r.latency_us->p99);
@@ -275,6 +276,7 @@ std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, u
   const reports::RailMember& cm = *std::ranges::find(rail.members, agents_[client].name, &reports::RailMember::node);
   const reports::RailMember& sm = *std::ranges::find(rail.members, agents_[server].name, &reports::RailMember::node);
   std::string cause;
+  bool waived = false;
   uint32_t attempts = 0;
   for (uint32_t attempt = 0; attempt <= opt_.retries; ++attempt) {
     if (auto c = gone_cause(client)) { cause = *c; break; }
@@ -324,6 +326,10 @@ std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, u
       continue;
     }
     cause = res.error().message;
+    if (res.error().kind == AgentFailure::kWaived) {
+      waived = true;
+      break;
+    }
     // Which side went away? A dead agent's pairs fail with that cause, without retries.
     if (auto c = gone(client, round)) { cause = *c; break; }
     if (auto c = gone(server, round)) { cause = *c; break; }
@@ -339,7 +345,14 @@ std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, u
     r.size_bytes = size;
     r.bidir = test.spec.bidir;
     r.qps = test.spec.qps;
-    r.error = cause.empty() ? "the test did not run" : cause;
+    if (waived) {
+      r.verdict = reports::Verdict::kWaived;
+      r.cause = cause;
+      r.src.mem = verbs::to_string(test.spec.mem);
+      r.dst.mem = verbs::to_string(test.spec.peer_mem);
+    } else {
+      r.error = cause.empty() ? "the test did not run" : cause;
+    }
     r.attempts = std::max<uint32_t>(attempts, 1);
     r.round = round;
     failed.push_back(std::move(r));
@@ -487,7 +500,7 @@ Result<std::pair<verbs::TestKind, verbs::Op>> parse_test_name(std::string_view n
     if (op && kind) return std::pair{*kind, *op};
   }
   return fail(Errc::kInvalidArgument, fmt::format("unknown test '{}'", name),
-              "tests are write_lat, read_lat, send_lat, write_bw, read_bw, send_bw");
+              "tests are write_lat, read_lat, send_lat, write_imm_lat, write_bw, read_bw, send_bw, write_imm_bw");
 }
 
 Result<std::vector<std::string>> resolve_all(const std::string& name) {

@@ -118,7 +118,9 @@ json end_json(const PairEnd& e) {
           {"mem", e.mem},
           {"gpu", opt_json(e.gpu)},
           {"gpu_pci_address", e.gpu_pci_address},
-          {"gpu_class", e.gpu_class}};
+          {"gpu_class", e.gpu_class},
+          {"mem_registration", e.mem_registration},
+          {"mem_note", e.mem_note}};
 }
 
 void read_end(const json& j, const std::string& path, std::optional<Error>& err, PairEnd& e) {
@@ -137,6 +139,8 @@ void read_end(const json& j, const std::string& path, std::optional<Error>& err,
   r.get_opt("gpu", e.gpu);
   r.get("gpu_pci_address", e.gpu_pci_address);
   r.get("gpu_class", e.gpu_class);
+  r.get("mem_registration", e.mem_registration);
+  r.get("mem_note", e.mem_note);
 }
 
 void read_record(const json& j, const std::string& path, std::optional<Error>& err, Record& rec) {

@@ -42,6 +42,8 @@ struct PairEnd {
   std::optional<int> gpu;                  // the GPU used (cuda), else the nearest one
   std::string gpu_pci_address;
   std::string gpu_class;                   // PIX | PXB | PHB | NODE | SYS; empty: unknown
+  std::string mem_registration;            // how the buffer was registered: ibv_reg_mr | dmabuf | peermem
+  std::string mem_note;                    // GPU: why the other registration path was not used
 };
 
 struct LatencyUs {

@@ -6,7 +6,7 @@ namespace {
 nlohmann::json endpoint_json(const verbs::EndpointInfo& e) {
   return {{"device", e.device},       {"link_layer", e.link_layer}, {"gid", e.gid},
           {"gid_index", e.gid_index}, {"gid_type", e.gid_type},     {"lid", e.lid},
-          {"mtu", e.mtu_bytes},       {"qps", e.qps.size()}};
+          {"mtu", e.mtu_bytes},       {"qps", e.qps.size()},       {"memory", verbs::to_json(e.memory)}};
 }
 
 nlohmann::json size_json(const verbs::SizeOutcome& s) {

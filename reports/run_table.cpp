@@ -3,6 +3,16 @@
 #include <fmt/format.h>
 
 namespace railcheck::reports {
+namespace {
+
+// "host", "host (huge pages)", "cuda GPU 0 0000:19:00.0 PIX, dmabuf".
+std::string memory_text(const verbs::MemoryInfo& m) {
+  if (!m.gpu) return m.huge_pages ? m.kind + " (huge pages)" : m.kind;
+  return fmt::format("{} GPU {} {} {}, {}", m.kind, *m.gpu, m.gpu_pci_address,
+                     m.gpu_distance.empty() ? "distance unknown" : m.gpu_distance, m.registration);
+}
+
+}  // namespace
 
 std::string run_header(const verbs::RunRecord& run) {
   const auto& s = run.spec;
@@ -12,12 +22,13 @@ std::string run_header(const verbs::RunRecord& run) {
                           : "";
   return fmt::format(
       "railcheck {} {}: {}{}\n"
-      "  local  {} gid[{}] {} {}\n"
-      "  remote {} gid[{}] {} {} via {}\n"
+      "  local  {} gid[{}] {} {}, {} memory\n"
+      "  remote {} gid[{}] {} {} via {}, {} memory\n"
       "  path MTU {}, clock {}{}\n",
       verbs::to_string(s.kind), verbs::to_string(s.op), mode, shape, run.local.device, run.local.gid_index,
-      run.local.gid, run.local.gid_type, run.remote.device, run.remote.gid_index, run.remote.gid, run.remote.gid_type,
-      run.peer, run.path_mtu_bytes, run.clock, run.rdma_cm ? ", connected with rdma_cm" : "");
+      run.local.gid, run.local.gid_type, memory_text(run.local.memory), run.remote.device, run.remote.gid_index,
+      run.remote.gid, run.remote.gid_type, run.peer, memory_text(run.remote.memory), run.path_mtu_bytes, run.clock,
+      run.rdma_cm ? ", connected with rdma_cm" : "");
 }
 
 std::string size_columns(const verbs::RunSpec& spec) {

@@ -43,6 +43,15 @@ PairEnd end_of(const verbs::EndpointInfo& e, std::string node, std::string inter
   p.gid = e.gid;
   p.ip = mapped_ip(e.gid);
   p.link_layer = e.link_layer;
+  const verbs::MemoryInfo& m = e.memory;
+  p.mem = m.kind;
+  p.mem_registration = m.registration;
+  p.mem_note = m.registration_note;
+  if (m.gpu) {
+    p.gpu = m.gpu;
+    p.gpu_pci_address = m.gpu_pci_address;
+    p.gpu_class = m.gpu_distance;
+  }
   if (e.mtu_bytes > 0) p.active_mtu = e.mtu_bytes;
   return p;
 }

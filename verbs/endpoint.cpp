@@ -1,14 +1,11 @@
 #include "verbs/endpoint.hpp"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -19,20 +16,10 @@ namespace {
 
 constexpr uint32_t kAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 
-std::string memlock_hint() {
-  rlimit rl{};
-  getrlimit(RLIMIT_MEMLOCK, &rl);
-  if (rl.rlim_cur == RLIM_INFINITY) return "check the device and the buffer size";
-  return fmt::format("the memlock limit is {} KiB: raise it (ulimit -l unlimited; in a pod: the IPC_LOCK "
-                     "capability and a memlock rlimit from the container runtime)",
-                     rl.rlim_cur / 1024);
-}
-
 }  // namespace
 
-void Endpoint::FreeDeleter::operator()(void* p) const noexcept { std::free(p); }
-
-Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const RunSpec& spec) {
+Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const RunSpec& spec, const MemorySpec& mem,
+                                                 const BufferFactory& buffers) {
   auto ctx = open_device(dev.device);
   if (!ctx) return std::unexpected(ctx.error());
   std::unique_ptr<Endpoint> ep(new Endpoint());
@@ -58,7 +45,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
   if (!ep->pd_) return fail_errno(fmt::format("ibv_alloc_pd({})", dev.device), errno);
 
   ep->tx_depth_ = spec.kind == TestKind::kLatency ? 16 : spec.tx_depth;
-  ep->rx_depth_ = spec.op == Op::kSend ? std::max<uint32_t>(ep->tx_depth_, 64) : 1;
+  ep->rx_depth_ = uses_receives(spec.op) ? std::max<uint32_t>(ep->tx_depth_, 64) : 1;
   const int cqe = static_cast<int>(spec.qps * (ep->tx_depth_ + ep->rx_depth_) + 16);
   ep->cq_.reset(ibv_create_cq(ep->ctx_.get(), cqe, nullptr, nullptr, 0));
   if (!ep->cq_) {
@@ -68,14 +55,20 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
 
   const long page = sysconf(_SC_PAGESIZE);
   ep->region_bytes_ = (std::max<uint64_t>(spec.max_size_bytes(), 64) + page - 1) / page * page;
-  const uint64_t total = ep->region_bytes_ * 2 * spec.qps;
-  void* mem = std::aligned_alloc(static_cast<size_t>(page), total);
-  if (mem == nullptr) return fail_errno(fmt::format("allocating {} of test buffer", format_size(total)), ENOMEM);
-  std::memset(mem, 0, total);
-  ep->buffer_.reset(mem);
-
-  ep->mr_.reset(ibv_reg_mr(ep->pd_.get(), mem, total, kAccess));
-  if (!ep->mr_) return fail_errno(fmt::format("ibv_reg_mr({})", format_size(total)), errno, memlock_hint());
+  if (!buffers) {
+    return fail(Errc::kInvalidArgument, "no buffer factory given to the engine",
+                "set ClientOptions/ServerOptions.buffers (gpudirect::buffer_factory())");
+  }
+  auto buffer = buffers(BufferRequest{.pd = ep->pd_.get(),
+                                      .bytes = ep->region_bytes_ * 2 * spec.qps,
+                                      .access = kAccess,
+                                      .rdma_device = dev.device,
+                                      .memory = mem,
+                                      .gpu_reg = spec.gpu_reg});
+  if (!buffer) return std::unexpected(buffer.error());
+  ep->buffer_ = std::move(*buffer);
+  ep->base_ = ep->buffer_->data();
+  ep->lkey_ = ep->buffer_->mr()->lkey;
 
   if (auto ok = ep->create_qps(spec); !ok) return std::unexpected(ok.error());
   return ep;
@@ -157,7 +150,7 @@ Result<void> Endpoint::create_qps(const RunSpec& spec) {
                         fmt::format("the device allows {} WRs per QP and {} QPs: lower --tx-depth or --qps",
                                     dev_attr_.max_qp_wr, dev_attr_.max_qp));
     }
-    max_inline_ = attr.cap.max_inline_data;
+    max_inline_ = buffer_->host_visible() ? attr.cap.max_inline_data : 0;
     ibv_qp_attr init{};
     init.qp_state = IBV_QPS_INIT;
     init.pkey_index = 0;
@@ -182,10 +175,11 @@ EndpointInfo Endpoint::info() const {
                     .gid_index = gid_index_,
                     .gid_type = std::string(to_string(gid_type_)),
                     .mtu_bytes = mtu_bytes(port_attr_.active_mtu),
-                    .rkey = mr_->rkey,
+                    .rkey = buffer_->mr()->rkey,
                     .rx_addr = reinterpret_cast<uint64_t>(rx(0)),
                     .region_bytes = region_bytes_,
-                    .qps = {}};
+                    .qps = {},
+                    .memory = buffer_->info()};
   for (size_t i = 0; i < qps_.size(); ++i) info.qps.push_back({qps_[i]->qp_num, psns_[i]});
   return info;
 }
@@ -261,7 +255,7 @@ nlohmann::json to_json(const EndpointInfo& info) {
   return {{"device", info.device},   {"link_layer", info.link_layer},     {"lid", info.lid},
           {"gid", info.gid},         {"gid_index", info.gid_index},       {"gid_type", info.gid_type},
           {"mtu", info.mtu_bytes},   {"rkey", info.rkey},                 {"rx_addr", info.rx_addr},
-          {"region_bytes", info.region_bytes}, {"qps", std::move(qps)}};
+          {"region_bytes", info.region_bytes}, {"qps", std::move(qps)}, {"memory", to_json(info.memory)}};
 }
 
 Result<EndpointInfo> endpoint_from_json(const nlohmann::json& j) {
@@ -276,8 +270,12 @@ Result<EndpointInfo> endpoint_from_json(const nlohmann::json& j) {
                       .rkey = j.at("rkey"),
                       .rx_addr = j.at("rx_addr"),
                       .region_bytes = j.at("region_bytes"),
-                      .qps = {}};
+                      .qps = {},
+                      .memory = {}};
     for (const auto& q : j.at("qps")) info.qps.push_back({q.at("qpn"), q.at("psn")});
+    auto memory = memory_info_from_json(j.at("memory"));
+    if (!memory) return std::unexpected(memory.error());
+    info.memory = std::move(*memory);
     return info;
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::kProtocol, fmt::format("peer's endpoint description: {}", e.what()),

@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "verbs/handles.hpp"
+#include "verbs/memory.hpp"
 #include "verbs/port_attrs.hpp"
 #include "verbs/spec.hpp"
 
@@ -43,16 +44,20 @@ struct EndpointInfo {
   uint64_t rx_addr = 0;     // remote address of QP 0's receive region
   uint64_t region_bytes = 0;  // size of each region; QP i's are at i * 2 * region_bytes
   std::vector<QpAddress> qps;
+  MemoryInfo memory;        // where the buffer lives and how it was registered
 };
 
 nlohmann::json to_json(const EndpointInfo& info);
 Result<EndpointInfo> endpoint_from_json(const nlohmann::json& j);
 
-// A registered host buffer split into a tx and an rx region per QP, each `region_bytes`.
+// A registered buffer (host or GPU memory, from a BufferFactory) split into a tx and an rx
+// region per QP, each `region_bytes`.
 class Endpoint {
  public:
-  // Opens the device and creates PD, CQ, buffer, MR and `spec.qps` RC QPs in INIT... RESET.
-  static Result<std::unique_ptr<Endpoint>> open(const DeviceSpec& dev, const RunSpec& spec);
+  // Opens the device and creates PD, CQ, the buffer of kind `mem` (through `buffers`) and
+  // `spec.qps` RC QPs in INIT.
+  static Result<std::unique_ptr<Endpoint>> open(const DeviceSpec& dev, const RunSpec& spec, const MemorySpec& mem,
+                                                const BufferFactory& buffers);
 
   [[nodiscard]] EndpointInfo info() const;
   // Moves every QP to RTR then RTS against the peer's QPs; path MTU = min of both ports.
@@ -65,12 +70,18 @@ class Endpoint {
   [[nodiscard]] ibv_cq* cq() const noexcept { return cq_.get(); }
   [[nodiscard]] ibv_qp* qp(size_t i) const noexcept { return qps_[i].get(); }
   [[nodiscard]] size_t qp_count() const noexcept { return qps_.size(); }
-  [[nodiscard]] uint8_t* tx(size_t qp) const noexcept { return base() + qp * 2 * region_bytes_; }
-  [[nodiscard]] uint8_t* rx(size_t qp) const noexcept { return tx(qp) + region_bytes_; }
-  [[nodiscard]] uint32_t lkey() const noexcept { return mr_->lkey; }
+  // Addresses of QP `qp`'s regions as the NIC sees them (device pointers in GPU memory: the
+  // CPU may dereference them only when buffer().host_visible()).
+  [[nodiscard]] uint8_t* tx(size_t qp) const noexcept { return base_ + tx_offset(qp); }
+  [[nodiscard]] uint8_t* rx(size_t qp) const noexcept { return base_ + rx_offset(qp); }
+  [[nodiscard]] uint64_t tx_offset(size_t qp) const noexcept { return qp * 2 * region_bytes_; }
+  [[nodiscard]] uint64_t rx_offset(size_t qp) const noexcept { return tx_offset(qp) + region_bytes_; }
+  [[nodiscard]] Buffer& buffer() const noexcept { return *buffer_; }
+  [[nodiscard]] uint32_t lkey() const noexcept { return lkey_; }
   [[nodiscard]] uint64_t remote_tx(size_t qp) const noexcept { return remote_.rx_addr - remote_.region_bytes + qp * 2 * remote_.region_bytes; }
   [[nodiscard]] uint64_t remote_rx(size_t qp) const noexcept { return remote_.rx_addr + qp * 2 * remote_.region_bytes; }
   [[nodiscard]] uint32_t remote_rkey() const noexcept { return remote_.rkey; }
+  // 0 when the buffer is not host memory: an inline send makes the CPU copy the payload.
   [[nodiscard]] uint32_t max_inline_bytes() const noexcept { return max_inline_; }
   [[nodiscard]] uint32_t path_mtu_bytes() const noexcept { return path_mtu_bytes_; }
   [[nodiscard]] uint32_t rx_depth() const noexcept { return rx_depth_; }
@@ -83,20 +94,18 @@ class Endpoint {
 
  private:
   Endpoint() = default;
-  [[nodiscard]] uint8_t* base() const noexcept { return static_cast<uint8_t*>(buffer_.get()); }
   Result<void> choose_gid(const DeviceSpec& dev);
   Result<void> create_qps(const RunSpec& spec);
 
-  struct FreeDeleter { void operator()(void* p) const noexcept; };
-
-  // Creation order; destroyed in reverse.
+  // Creation order; destroyed in reverse (the buffer deregisters its MR before the PD goes).
   ContextPtr ctx_;
   PdPtr pd_;
   CqPtr cq_;
-  std::unique_ptr<void, FreeDeleter> buffer_;
-  MrPtr mr_;
+  std::unique_ptr<Buffer> buffer_;
   std::vector<QpPtr> qps_;
 
+  uint8_t* base_ = nullptr;  // buffer_->data() and its lkey, read once (no virtual call per use)
+  uint32_t lkey_ = 0;
   uint8_t port_ = 1;
   ibv_port_attr port_attr_{};
   ibv_device_attr dev_attr_{};

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <cstring>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -64,7 +63,7 @@ Result<ibv_wc> wait_completion(LoopContext& c, bool want_recv, uint64_t& sends_r
     if (n < 0) return fail(Errc::kSystem, "ibv_poll_cq failed");
     if (n == 1) {
       if (wc.status != IBV_WC_SUCCESS) return std::unexpected(completion_error(wc));
-      const bool is_recv = wc.opcode == IBV_WC_RECV;
+      const bool is_recv = (wc.opcode & IBV_WC_RECV) != 0;  // a send's or a write_imm's arrival
       if (is_recv == want_recv) return wc;
       ++sends_reaped;
       continue;
@@ -107,7 +106,7 @@ Result<SizeOutcome> latency_initiator(LoopContext& c, uint64_t bytes) {
   const uint64_t warmup = c.spec.warmup_iters;
   const uint64_t total = c.spec.duration_mode() ? UINT64_MAX : warmup + c.spec.iters;
   const double duration_ns = c.spec.duration_s * 1e9;
-  // Write and send report half the round trip (one way), read the full round trip.
+  // Write, write_imm and send report half the round trip (one way), read the full round trip.
   const uint64_t divisor = kOp == Op::kRead ? 1 : 2;
 
   LatencyHistogram hist;
@@ -129,7 +128,7 @@ Result<SizeOutcome> latency_initiator(LoopContext& c, uint64_t bytes) {
         if (spins % kMemSpinCheck == 0 && progress.stalled(c.clock.now())) return std::unexpected(progress.error("reply"));
       }
     } else {
-      auto wc = wait_completion(c, /*want_recv=*/kOp == Op::kSend, reaped, nullptr);
+      auto wc = wait_completion(c, /*want_recv=*/uses_receives(kOp), reaped, nullptr);
       if (!wc) return std::unexpected(wc.error());
       if constexpr (kOp == Op::kRead) ++reaped;
     }
@@ -139,7 +138,7 @@ Result<SizeOutcome> latency_initiator(LoopContext& c, uint64_t bytes) {
     if (i >= warmup) hist.record(c.clock.elapsed_ns(last, t1) / divisor);
     last = t1;
     progress.mark(t1);
-    if constexpr (kOp == Op::kSend) {
+    if constexpr (uses_receives(kOp)) {
       --ep.posted_recvs()[0];
       if (auto ok = repost_recv(ep, w, 0); !ok) return std::unexpected(ok.error());
     }
@@ -251,7 +250,7 @@ Result<SizeOutcome> bandwidth(LoopContext& c, uint64_t bytes, bool initiator) {
   Endpoint& ep = c.ep;
   const RunSpec& spec = c.spec;
   const bool sender = initiator || spec.bidir;
-  const bool receiver = kOp == Op::kSend && (!initiator || spec.bidir);
+  const bool receiver = uses_receives(kOp) && (!initiator || spec.bidir);
   const size_t nq = ep.qp_count();
   const uint32_t depth = ep.tx_depth();
   // One signaled completion per batch, a batch at most half the queue, 64 messages, and
@@ -279,7 +278,7 @@ Result<SizeOutcome> bandwidth(LoopContext& c, uint64_t bytes, bool initiator) {
     for (int k = 0; k < n; ++k) {
       const ibv_wc& wc = wcs[static_cast<size_t>(k)];
       if (wc.status != IBV_WC_SUCCESS) return std::unexpected(completion_error(wc));
-      if (wc.opcode == IBV_WC_RECV) {
+      if ((wc.opcode & IBV_WC_RECV) != 0) {  // a send's or a write_imm's arrival
         const size_t q = wc.wr_id;
         --ep.posted_recvs()[q];
         if (auto ok = repost_recv(ep, work[q], q); !ok) return std::unexpected(ok.error());
@@ -426,18 +425,26 @@ Result<SizeOutcome> run_size_op(LoopContext& c, uint64_t bytes, bool initiator) 
 
 Result<void> prepare_size(LoopContext& c, uint64_t bytes, bool initiator) {
   Endpoint& ep = c.ep;
-  // The ping-pong byte of this size starts at 0 on both sides (values run 1..255).
-  ep.rx(0)[bytes - 1] = 0;
-  ep.tx(0)[bytes - 1] = 0;
-  if (c.spec.kind == TestKind::kBandwidth) {
+  Buffer& buf = ep.buffer();
+  if (c.spec.kind == TestKind::kLatency && c.spec.op == Op::kWrite) {
+    // The ping-pong byte of this size starts at 0 on both sides (values run 1..255). The CPU
+    // polls it, so validate() admits write latency on host memory only.
+    if (!buf.host_visible()) {
+      return fail(Errc::kInvalidArgument, "write latency needs host memory", "use --op write_imm or send");
+    }
+    ep.rx(0)[bytes - 1] = 0;
+    ep.tx(0)[bytes - 1] = 0;
+  }
+  if (c.spec.checks_data()) {
     // Every sender's region holds the pattern and every receiver's starts zeroed, so
-    // check_data() can prove the bytes arrived (not just that completions did).
+    // check_data() can prove the bytes arrived (not just that completions did). In GPU
+    // memory the buffer does this with kernels.
     for (size_t q = 0; q < ep.qp_count(); ++q) {
-      fill_pattern(ep.tx(q), bytes, q);
-      std::memset(ep.rx(q), 0, bytes);
+      if (auto ok = buf.fill_pattern(ep.tx_offset(q), bytes, q); !ok) return ok;
+      if (auto ok = buf.zero(ep.rx_offset(q), bytes); !ok) return ok;
     }
   }
-  const bool receives = c.spec.op == Op::kSend &&
+  const bool receives = uses_receives(c.spec.op) &&
                         (c.spec.kind == TestKind::kLatency || !initiator || c.spec.bidir);
   if (!receives) return {};
   for (size_t q = 0; q < ep.qp_count(); ++q) {
@@ -456,12 +463,15 @@ bool receives_data(const RunSpec& spec, bool initiator) noexcept {
 }
 
 Result<void> check_data(LoopContext& c, uint64_t bytes, bool initiator) {
-  if (!receives_data(c.spec, initiator)) return {};
+  if (!c.spec.checks_data() || !receives_data(c.spec, initiator)) return {};
   for (size_t q = 0; q < c.ep.qp_count(); ++q) {
-    if (auto at = find_pattern_mismatch(c.ep.rx(q), bytes, q)) {
+    auto at = c.ep.buffer().find_pattern_mismatch(c.ep.rx_offset(q), bytes, q);
+    if (!at) return std::unexpected(at.error());
+    if (*at) {
       return fail(Errc::kPeer,
-                  fmt::format("data check failed: QP {} received {} messages whose byte {} differs from what was sent",
-                              q, format_size(bytes), *at),
+                  fmt::format("data check failed: QP {} received {} messages whose byte {} differs from what was sent{}",
+                              q, format_size(bytes), **at,
+                              c.ep.buffer().host_visible() ? "" : fmt::format(" (in {} memory)", c.ep.buffer().info().kind)),
                   "the NIC or the path corrupts or drops data: check the link (rdma statistic, ethtool -S)");
     }
   }
@@ -473,6 +483,7 @@ Result<SizeOutcome> run_size(LoopContext& c, uint64_t bytes, bool initiator) {
     case Op::kWrite: return run_size_op<Op::kWrite>(c, bytes, initiator);
     case Op::kRead: return run_size_op<Op::kRead>(c, bytes, initiator);
     case Op::kSend: return run_size_op<Op::kSend>(c, bytes, initiator);
+    case Op::kWriteImm: return run_size_op<Op::kWriteImm>(c, bytes, initiator);
   }
   return fail(Errc::kInvalidArgument, "unknown op");
 }

@@ -45,14 +45,15 @@ struct LoopContext {
 // client. Returns this side's figures (the initiator's are the ones reported).
 Result<SizeOutcome> run_size(LoopContext& ctx, uint64_t msg_bytes, bool initiator);
 
-// Readies one size before the barrier: posts the receives a send test needs, puts the data
-// pattern in the tx regions and zeroes the rx regions (bandwidth).
+// Readies one size before the barrier: posts the receives a send or write_imm test needs,
+// puts the data pattern in the tx regions and zeroes the rx regions (when spec.checks_data()).
 Result<void> prepare_size(LoopContext& ctx, uint64_t msg_bytes, bool initiator);
 
 // Whether this side receives data in a bandwidth test (write: the responder, read: the
 // initiator, send: the responder; both sides in --bidir).
 bool receives_data(const RunSpec& spec, bool initiator) noexcept;
-// After a bandwidth size: the received regions must hold exactly the sender's pattern.
+// After a bandwidth size: the received regions must hold exactly the sender's pattern
+// (when spec.checks_data(); a no-op otherwise).
 Result<void> check_data(LoopContext& ctx, uint64_t msg_bytes, bool initiator);
 
 }  // namespace railcheck::verbs

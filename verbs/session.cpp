@@ -17,15 +17,17 @@ Result<nlohmann::json> expect(OobSocket& oob, std::string_view type, Millis time
   const std::string got = msg->value("type", "");
   if (got == type) return msg;
   if (got == "refuse" || got == "error") {
-    return fail(Errc::kPeer, fmt::format("{} {}: {}", oob.peer_name(), got == "refuse" ? "refused" : "failed",
-                                         msg->value("reason", "no reason given")));
+    // A capability the peer lacks (no GPU there) stays kUnsupported: the run is waived.
+    const Errc code = msg->value("code", "") == to_string(Errc::kUnsupported) ? Errc::kUnsupported : Errc::kPeer;
+    return fail(code, fmt::format("{} {}: {}", oob.peer_name(), got == "refuse" ? "refused" : "failed",
+                                  msg->value("reason", "no reason given")));
   }
   return fail(Errc::kProtocol, fmt::format("expected \"{}\" from {}, got \"{}\"", type, oob.peer_name(), got));
 }
 
 // Tells the peer why this side gives up, best effort, and returns the error.
 std::unexpected<Error> give_up(OobSocket& oob, const char* type, Error e) {
-  (void)oob.send({{"type", type}, {"reason", e.message()}}, Millis(1000));
+  (void)oob.send({{"type", type}, {"reason", e.message()}, {"code", to_string(e.code)}}, Millis(1000));
   return std::unexpected(std::move(e));
 }
 
@@ -91,7 +93,7 @@ Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_si
   if (!oob) return std::unexpected(oob.error());
   auto dev = opt.device_for(oob->local_address());
   if (!dev) return give_up(*oob, "error", dev.error());
-  auto ep = Endpoint::open(*dev, opt.spec);
+  auto ep = Endpoint::open(*dev, opt.spec, opt.spec.mem, opt.buffers);
   if (!ep) return give_up(*oob, "error", ep.error());
 
   RunRecord rec{.spec = opt.spec, .peer = oob->peer_name(), .local = (*ep)->info(), .remote = {},
@@ -155,7 +157,7 @@ Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt) {
   if (!remote) return give_up(oob, "refuse", remote.error());
   auto dev = opt.device_for(oob.local_address());
   if (!dev) return give_up(oob, "refuse", dev.error());
-  auto ep = Endpoint::open(*dev, *spec);
+  auto ep = Endpoint::open(*dev, *spec, spec->peer_mem, opt.buffers);
   if (!ep) return give_up(oob, "refuse", ep.error());
   const bool use_cm = hello->value("rdma_cm", false);
   nlohmann::json accept{{"type", "accept"}, {"endpoint", to_json((*ep)->info())}};

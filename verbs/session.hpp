@@ -18,12 +18,13 @@
 namespace railcheck::verbs {
 
 // Bumped whenever a message changes meaning; both sides must agree.
-inline constexpr int kProtocolVersion = 1;
+// 2: memory kinds in the spec and the endpoints, write_imm, refusals carry an error code.
+inline constexpr int kProtocolVersion = 2;
 
 struct RunRecord {
   RunSpec spec;
   std::string peer;           // OOB address of the other side
-  EndpointInfo local;
+  EndpointInfo local;         // .memory: where this side's buffer lives, how it was registered
   EndpointInfo remote;
   uint32_t path_mtu_bytes = 0;
   std::string clock;          // timestamp source
@@ -39,6 +40,7 @@ struct ClientOptions {
   std::string peer;
   uint16_t port = kDefaultPort;
   DeviceResolver device_for;
+  BufferFactory buffers;      // allocates spec.mem (gpudirect::buffer_factory())
   RunSpec spec;
   bool rdma_cm = false;       // connect the QPs through rdma_cm (the OOB channel still carries the spec)
   Millis connect_timeout{5000};
@@ -48,10 +50,13 @@ struct ClientOptions {
 // Called after each size with the run so far and the size's outcome (for progress output).
 using SizeCallback = std::function<void(const RunRecord&, const SizeOutcome&)>;
 
+// A memory the client or the server cannot provide (no GPU, no driver) comes back as
+// Errc::kUnsupported: the run is waived, not failed.
 Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_size = {});
 
 struct ServerOptions {
   DeviceResolver device_for;
+  BufferFactory buffers;      // allocates the client's spec.peer_mem (gpudirect::buffer_factory())
   std::optional<TestKind> only_kind;  // refuse clients asking for another test
   std::optional<Op> only_op;
   uint64_t max_size_bytes = kMaxMessageBytes;  // refuse clients asking for larger messages

@@ -17,6 +17,7 @@ std::string_view to_string(Op op) noexcept {
     case Op::kWrite: return "write";
     case Op::kRead: return "read";
     case Op::kSend: return "send";
+    case Op::kWriteImm: return "write_imm";
   }
   return "unknown";
 }
@@ -28,10 +29,10 @@ Result<TestKind> parse_test_kind(std::string_view text) {
 }
 
 Result<Op> parse_op(std::string_view text) {
-  for (Op op : {Op::kWrite, Op::kRead, Op::kSend}) {
+  for (Op op : {Op::kWrite, Op::kRead, Op::kSend, Op::kWriteImm}) {
     if (text == to_string(op)) return op;
   }
-  return fail(Errc::kInvalidArgument, fmt::format("op \"{}\"", text), "use write, read or send");
+  return fail(Errc::kInvalidArgument, fmt::format("op \"{}\"", text), "use write, read, send or write_imm");
 }
 
 uint64_t RunSpec::max_size_bytes() const noexcept {
@@ -76,6 +77,19 @@ Result<void> validate(const RunSpec& spec) {
   if (spec.kind == TestKind::kLatency && spec.bidir) {
     return bad("bidir with a latency test", "a ping-pong is already both ways; use bw for --bidir");
   }
+  for (const MemorySpec* m : {&spec.mem, &spec.peer_mem}) {
+    if (auto ok = parse_memory_spec(to_string(*m)); !ok || *ok != *m) {
+      return bad(fmt::format("memory \"{}\"", to_string(*m)), "write KIND or KIND:ARG, e.g. host, cuda, cuda:1");
+    }
+  }
+  if (spec.kind == TestKind::kLatency && spec.op == Op::kWrite && !(spec.mem.is_host() && spec.peer_mem.is_host())) {
+    return bad(fmt::format("write latency with {} memory", spec.mem.is_host() ? spec.peer_mem.kind : spec.mem.kind),
+               "a write ping-pong polls the buffer with the CPU, which cannot read GPU memory; use --op write_imm "
+               "(completion on the receiver's CQ) or send");
+  }
+  if (spec.kind == TestKind::kLatency && spec.verify) {
+    return bad("verify with a latency test", "data is checked in bandwidth tests; use bw --verify");
+  }
   return {};
 }
 
@@ -84,7 +98,9 @@ nlohmann::json to_json(const RunSpec& spec) {
           {"sizes", spec.sizes_bytes},      {"iters", spec.iters},
           {"duration_s", spec.duration_s},  {"warmup_iters", spec.warmup_iters},
           {"qps", spec.qps},                {"tx_depth", spec.tx_depth},
-          {"bidir", spec.bidir}};
+          {"bidir", spec.bidir},            {"mem", to_string(spec.mem)},
+          {"peer_mem", to_string(spec.peer_mem)}, {"gpu_reg", to_string(spec.gpu_reg)},
+          {"verify", spec.verify}};
 }
 
 namespace {
@@ -117,8 +133,9 @@ Result<void> read_field(const nlohmann::json& j, const char* key, T& out) {
 
 Result<RunSpec> spec_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return fail(Errc::kInvalidArgument, "spec must be a JSON object");
-  static constexpr std::string_view kKnown[] = {"test", "op", "sizes", "iters", "duration_s",
-                                                "warmup_iters", "qps", "tx_depth", "bidir"};
+  static constexpr std::string_view kKnown[] = {"test",     "op",       "sizes", "iters",    "duration_s",
+                                                "warmup_iters", "qps", "tx_depth", "bidir", "mem",
+                                                "peer_mem", "gpu_reg", "verify"};
   for (const auto& [key, _] : j.items()) {
     if (std::ranges::find(kKnown, key) == std::end(kKnown)) {
       return fail(Errc::kInvalidArgument, fmt::format("spec.{}: unknown field", key));
@@ -126,18 +143,30 @@ Result<RunSpec> spec_from_json(const nlohmann::json& j) {
   }
   RunSpec spec;
   std::string test{to_string(spec.kind)}, op{to_string(spec.op)};
+  std::string mem{to_string(spec.mem)}, peer_mem{to_string(spec.peer_mem)}, gpu_reg{to_string(spec.gpu_reg)};
   for (Result<void> r : {read_field(j, "test", test), read_field(j, "op", op), read_field(j, "sizes", spec.sizes_bytes),
                          read_field(j, "iters", spec.iters), read_field(j, "duration_s", spec.duration_s),
                          read_field(j, "warmup_iters", spec.warmup_iters), read_field(j, "qps", spec.qps),
-                         read_field(j, "tx_depth", spec.tx_depth), read_field(j, "bidir", spec.bidir)}) {
+                         read_field(j, "tx_depth", spec.tx_depth), read_field(j, "bidir", spec.bidir),
+                         read_field(j, "mem", mem), read_field(j, "peer_mem", peer_mem),
+                         read_field(j, "gpu_reg", gpu_reg), read_field(j, "verify", spec.verify)}) {
     if (!r) return std::unexpected(r.error());
   }
   auto kind = parse_test_kind(test);
   if (!kind) return std::unexpected(kind.error());
   auto parsed_op = parse_op(op);
   if (!parsed_op) return std::unexpected(parsed_op.error());
+  auto parsed_mem = parse_memory_spec(mem);
+  if (!parsed_mem) return std::unexpected(parsed_mem.error());
+  auto parsed_peer_mem = parse_memory_spec(peer_mem);
+  if (!parsed_peer_mem) return std::unexpected(parsed_peer_mem.error());
+  auto parsed_reg = parse_gpu_reg(gpu_reg);
+  if (!parsed_reg) return std::unexpected(parsed_reg.error());
   spec.kind = *kind;
   spec.op = *parsed_op;
+  spec.mem = *parsed_mem;
+  spec.peer_mem = *parsed_peer_mem;
+  spec.gpu_reg = *parsed_reg;
   if (auto ok = validate(spec); !ok) return std::unexpected(ok.error());
   return spec;
 }

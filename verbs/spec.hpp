@@ -12,14 +12,19 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/error.hpp"
+#include "verbs/memory.hpp"
 
 namespace railcheck::verbs {
 
 enum class TestKind : uint8_t { kLatency, kBandwidth };
-enum class Op : uint8_t { kWrite, kRead, kSend };
+// kWriteImm: RDMA write with immediate; the receiver learns of it from a completion on its
+// CQ, so a ping-pong needs no CPU polling of the buffer (the only write latency GPU memory allows).
+enum class Op : uint8_t { kWrite, kRead, kSend, kWriteImm };
 
 std::string_view to_string(TestKind kind) noexcept;  // "lat", "bw"
-std::string_view to_string(Op op) noexcept;          // "write", "read", "send"
+std::string_view to_string(Op op) noexcept;          // "write", "read", "send", "write_imm"
+// Whether the op consumes receive requests on the receiving side (send, write_imm).
+constexpr bool uses_receives(Op op) noexcept { return op == Op::kSend || op == Op::kWriteImm; }
 Result<TestKind> parse_test_kind(std::string_view text);
 Result<Op> parse_op(std::string_view text);
 
@@ -41,9 +46,20 @@ struct RunSpec {
   uint32_t qps = 1;          // bandwidth only
   uint32_t tx_depth = 128;   // outstanding work requests per QP (bandwidth)
   bool bidir = false;        // bandwidth only: both sides send at once
+  MemorySpec mem;            // where the client's (initiator's) buffers live
+  MemorySpec peer_mem;       // where the server's buffers live
+  GpuReg gpu_reg = GpuReg::kAuto;  // how either side registers GPU memory
+  bool verify = false;       // bandwidth: check the data in GPU memory too (host memory always is)
 
   [[nodiscard]] bool duration_mode() const noexcept { return duration_s > 0; }
   [[nodiscard]] uint64_t max_size_bytes() const noexcept;
+  // The memory of the client (initiator) or of the server.
+  [[nodiscard]] const MemorySpec& memory_of(bool initiator) const noexcept { return initiator ? mem : peer_mem; }
+  // Whether bandwidth sizes fill, zero and check the data: always when both sides use host
+  // memory, else only with `verify`. Both sides decide the same from the same spec.
+  [[nodiscard]] bool checks_data() const noexcept {
+    return kind == TestKind::kBandwidth && (verify || (mem.is_host() && peer_mem.is_host()));
+  }
 };
 
 // The sizes perftest's -a covers: 2 B .. 8 MiB, powers of two.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "verbs/pattern.hpp"
+
 namespace railcheck::verbs {
 
 Error completion_error(const ibv_wc& wc) {
@@ -23,12 +25,6 @@ Error completion_error(const ibv_wc& wc) {
                                  static_cast<int>(wc.status), wc.vendor_err, wc.qp_num),
                      hint);
 }
-
-namespace {
-uint8_t pattern_byte(uint64_t i, uint64_t bytes, size_t qp) noexcept {
-  return static_cast<uint8_t>((i * 131 + (i >> 8) * 7 + bytes + qp * 17) & 0xff);
-}
-}  // namespace
 
 void fill_pattern(uint8_t* data, uint64_t bytes, size_t qp) noexcept {
   for (uint64_t i = 0; i < bytes; ++i) data[i] = pattern_byte(i, bytes, qp);

@@ -5,6 +5,7 @@
 // responder when the initiator is done. The verb is a template parameter: the hot loop
 // never branches on it.
 
+#include <arpa/inet.h>
 #include <infiniband/verbs.h>
 
 #include <cstdint>
@@ -20,7 +21,10 @@
 namespace railcheck::verbs {
 
 template <Op kOp>
-constexpr ibv_wr_opcode kWrOpcode = kOp == Op::kWrite ? IBV_WR_RDMA_WRITE : kOp == Op::kRead ? IBV_WR_RDMA_READ : IBV_WR_SEND;
+constexpr ibv_wr_opcode kWrOpcode = kOp == Op::kWrite      ? IBV_WR_RDMA_WRITE
+                                    : kOp == Op::kRead     ? IBV_WR_RDMA_READ
+                                    : kOp == Op::kWriteImm ? IBV_WR_RDMA_WRITE_WITH_IMM
+                                                           : IBV_WR_SEND;
 
 inline constexpr unsigned kSignaled = IBV_SEND_SIGNALED;
 inline constexpr unsigned kInline = IBV_SEND_INLINE;
@@ -49,14 +53,14 @@ struct QpWork {
   }
 };
 
-// The data pattern a sender puts in QP `qp`'s tx region for messages of `bytes`, so the
-// receiver can check that what arrived is what was sent.
+// The data pattern (verbs/pattern.hpp) over host memory: what a sender puts in QP `qp`'s tx
+// region for messages of `bytes`, so the receiver can check that what arrived is what was sent.
 void fill_pattern(uint8_t* data, uint64_t bytes, size_t qp) noexcept;
 // The offset of the first byte that differs from the pattern; nullopt when all match.
 std::optional<uint64_t> find_pattern_mismatch(const uint8_t* data, uint64_t bytes, size_t qp) noexcept;
 
 // Builds QP `qp`'s requests for messages of `bytes`: sends from the tx region to the peer's
-// rx region (write, send) or reads the peer's tx region into the rx region (read).
+// rx region (write, write_imm, send) or reads the peer's tx region into the rx region (read).
 template <Op kOp>
 QpWork make_work(const Endpoint& ep, size_t qp, uint64_t bytes) {
   QpWork w;
@@ -72,6 +76,7 @@ QpWork make_work(const Endpoint& ep, size_t qp, uint64_t bytes) {
     w.send_wr.wr.rdma.remote_addr = read ? ep.remote_tx(qp) : ep.remote_rx(qp);
     w.send_wr.wr.rdma.rkey = ep.remote_rkey();
   }
+  if (kOp == Op::kWriteImm) w.send_wr.imm_data = htonl(static_cast<uint32_t>(qp));
   // A receive covers the whole region, so receives posted for one size serve the next.
   w.recv_sge = {.addr = reinterpret_cast<uint64_t>(ep.rx(qp)),
                 .length = static_cast<uint32_t>(ep.region_bytes()),

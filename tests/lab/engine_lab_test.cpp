@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -98,9 +99,15 @@ TEST_P(EngineLatency, PingPongKeepsEveryPercentile) {
   EXPECT_EQ(rec.at("src").at("ip"), client().rails[0].ip);
   EXPECT_EQ(rec.at("dst").at("gid"), "::ffff:" + server().rails[0].ip);
   EXPECT_EQ(rec.at("dst").at("node"), server().eth0);
+  // Both sides' buffers came through the memory interface, as host memory.
+  for (const char* side : {"src", "dst"}) {
+    EXPECT_EQ(rec.at(side).at("mem"), "host") << side;
+    EXPECT_EQ(rec.at(side).at("mem_registration"), "ibv_reg_mr") << side;
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Ops, EngineLatency, ::testing::Values("write", "read", "send"));
+// write_imm: the receiver learns of each write from a completion, as it must in GPU memory.
+INSTANTIATE_TEST_SUITE_P(Ops, EngineLatency, ::testing::Values("write", "read", "send", "write_imm"));
 
 class EngineBandwidth : public EngineLab, public ::testing::WithParamInterface<const char*> {};
 
@@ -133,7 +140,53 @@ TEST_P(EngineBandwidth, FourQueuePairs) {
   expect_bandwidth(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Ops, EngineBandwidth, ::testing::Values("write", "read", "send"));
+INSTANTIATE_TEST_SUITE_P(Ops, EngineBandwidth, ::testing::Values("write", "read", "send", "write_imm"));
+
+// The lab has no GPU and no CUDA driver: a GPU test is waived, exit 3, with the reason.
+const std::regex kNoGpuReason("no CUDA driver|railcheck was built without CUDA|no GPU visible to CUDA");
+
+TEST_F(EngineLab, GpuMemoryWithoutAGpuIsWaivedBeforeConnecting) {
+  // No server runs: the memory is checked before the out-of-band connection.
+  auto r = client_run("lat --op write_imm -n 10 --mem cuda");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_TRUE(r.err.starts_with("railcheck lat: waived: ")) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, kNoGpuReason)) << r.err;
+  auto j = client_run("bw -n 10 --mem cuda:0 --verify --format json");
+  EXPECT_EQ(j.exit_code, 3) << j.err;
+  const json doc = json::parse(j.out);
+  ASSERT_EQ(doc.at("schema_version"), "railcheck.results/v1");
+  EXPECT_EQ(doc.at("meta").at("spec").at("mem"), "cuda:0");
+  ASSERT_EQ(doc.at("records").size(), 1u);
+  const json& rec = doc["records"][0];
+  EXPECT_EQ(rec.at("verdict"), "waived");
+  EXPECT_EQ(rec.at("test"), "write_bw");
+  EXPECT_EQ(rec.at("src").at("mem"), "cuda:0");
+  EXPECT_TRUE(std::regex_search(rec.at("cause").get<std::string>(), kNoGpuReason)) << doc.dump();
+}
+
+TEST_F(EngineLab, PeerMemoryOnAServerWithoutAGpuIsWaivedAndTheServerGoesOn) {
+  auto srv = serve();
+  auto r = client_run("bw -n 10 --peer-mem cuda --format json");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  const json doc = json::parse(r.out);
+  ASSERT_EQ(doc.at("records").size(), 1u);
+  EXPECT_EQ(doc["records"][0].at("verdict"), "waived");
+  const std::string cause = doc["records"][0].at("cause");
+  EXPECT_NE(cause.find("refused: "), std::string::npos) << cause;
+  EXPECT_TRUE(std::regex_search(cause, kNoGpuReason)) << cause;
+  EXPECT_TRUE(srv->wait_for_output(" waived: ", 5000)) << srv->output();
+  EXPECT_TRUE(srv->running());
+  auto ok = client_run("lat --op write_imm -n 20");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST_F(EngineLab, VerifyOnHostMemoryChecksAsAlways) {
+  auto srv = serve();
+  json doc = client_json("bw --op write_imm --verify -n 50 -s 4K,256K");
+  ASSERT_EQ(doc.at("results").size(), 2u);
+  for (const json& r : doc["results"]) expect_bandwidth(r);
+  EXPECT_EQ(doc.at("spec").at("verify"), true);
+}
 
 TEST_F(EngineLab, SweepKeepsEverySize) {
   auto srv = serve();
