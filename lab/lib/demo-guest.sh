@@ -1,41 +1,39 @@
 #!/usr/bin/env bash
-# Runs inside the lab for lab/demo (needs $LAB_MAP and railcheck on PATH).
+# Runs inside the lab for lab/demo (needs $LAB_MAP and railcheck on PATH): the cluster run as
+# the chart does it. An agent in every pod (each reading its own podinfo annotation and the
+# shared token), the coordinator in pod0 running every rail's all-pairs matrix, the report in
+# every format in $1 (default ./railcheck-report).
 set -euo pipefail
-out=railcheck-results
+out=${1:-railcheck-report}
+iters=${RAILCHECK_DEMO_ITERS:-300}
 mkdir -p "$out"
 pod() { jq -r ".pods[$1].$2" "$LAB_MAP"; }
 n=$(jq '.pods | length' "$LAB_MAP")
-rails=$(jq '.pods[0].rails | length' "$LAB_MAP")
 
+token=/run/railcheck-demo/token
+mkdir -p "$(dirname "$token")"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token"
+
+echo "== pod0's rail map (railcheck topo) and setup checks (railcheck check)"
+ip netns exec pod0 railcheck topo --podinfo "$(pod 0 podinfo)" || true
+echo "(in the lab the rail netdevs and their policy rules stay in the host namespace, since rxe"
+echo " devices cannot move: from inside a pod the routing checks fail, as they should)"
+ip netns exec pod0 railcheck check --podinfo "$(pod 0 podinfo)" || true
+
+echo; echo "== starting an agent in each of the $n pods"
+agents=() pids=()
 for ((i = 0; i < n; i++)); do
-  echo; echo "== railcheck devices, in pod$i"
-  ip netns exec "pod$i" railcheck devices
+  ip netns exec "pod$i" railcheck agent --listen "$(pod "$i" eth0)" --podinfo "$(pod "$i" podinfo)" \
+      --node "node-$i" --pod "rdma-tools-$i" --token-file "$token" >"$out/agent-$i.log" 2>&1 &
+  pids+=($!)
+  agents+=("$(pod "$i" eth0):7400")
 done
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+list=$(IFS=,; echo "${agents[*]}")
 
-server_ip=$(pod 1 eth0)
+echo; echo "== railcheck coordinator --agents $list --profile lab"
 status=0
-for ((r = 0; r < rails; r++)); do
-  rail=$(jq -r ".pods[0].rails[$r].interface" "$LAB_MAP")
-  echo; echo "== rail $rail: pod0 -> pod1"
-  ip netns exec pod1 railcheck serve --rail "$rail" --podinfo "$(pod 1 podinfo)" >"$out/serve-$rail.log" 2>&1 &
-  srv=$!
-  for ((w = 0; w < 100; w++)); do grep -q listening "$out/serve-$rail.log" && break; sleep 0.1; done
-  for t in lat bw; do
-    # shellcheck disable=SC2054 # the commas are part of the size lists
-    if [ "$t" = lat ]; then extra=(-s 2,4K -n 2000); else extra=(-s 64K,1M -n 200); fi
-    ip netns exec pod0 railcheck "$t" "$server_ip" --rail "$rail" --podinfo "$(pod 0 podinfo)" \
-        "${extra[@]}" --format json -o "$out/$t-$rail.json" || status=1
-    ip netns exec pod0 jq -r --arg t "$t" '
-      .records[] | if $t == "lat"
-        then "  lat write \(.size_bytes) B: p50 \(.latency_us.p50 * 100 | round / 100) us, p99 \(.latency_us.p99 * 100 | round / 100) us, max \(.latency_us.max * 100 | round / 100) us"
-        else "  bw write \(.size_bytes) B: avg \(.bandwidth.avg_gbps * 1000 | round / 1000) Gb/s, peak \(.bandwidth.peak_gbps * 1000 | round / 1000) Gb/s" end' \
-        "$out/$t-$rail.json" 2>/dev/null || true
-  done
-  kill "$srv"; wait "$srv" 2>/dev/null || true
-done
-echo; echo "== report over every rail, judged with the lab profile (Soft-RoCE under qemu)"
-railcheck report "$out"/lat-*.json "$out"/bw-*.json --profile lab || status=1
-railcheck report "$out"/lat-*.json "$out"/bw-*.json --profile lab -o "$out/report" \
-  --format terminal,json,junit,html,prometheus 2>/dev/null || true
-echo; echo "== results: $out/ (schema railcheck.results/v1); every report format in $out/report/"
+ip netns exec pod0 railcheck coordinator --agents "$list" --token-file "$token" --wait 30 \
+    --tests write_lat,write_bw -n "$iters" --timeout 20 --profile lab -o "$out" || status=$?
+echo; echo "== every format is in $out/: report.txt, results.json, junit.xml, report.html, metrics.prom"
 exit $status
