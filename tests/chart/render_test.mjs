@@ -153,7 +153,7 @@ function commonChecks(label, objects, values) {
     assert.equal(argValue(coord.args, "--iters"), c.iters == null ? undefined : String(c.iters));
     assert.equal(argValue(coord.args, "--duration"), c.duration == null ? undefined : String(c.duration));
     assert.equal(coord.args.includes("--bidir"), c.bidir);
-    assert.equal(coord.args.includes("--cross-rail"), c.crossRail);
+    assert.equal(coord.args.includes("--cross-rail"), false);
     assert.equal(argValue(coord.args, "--expect-nodes"), c.expectNodes ? String(c.expectNodes) : undefined);
   });
   t.check(`${label}: agents and coordinator run the same image`, () => {

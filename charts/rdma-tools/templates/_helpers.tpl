@@ -95,9 +95,6 @@ IPC_LOCK to take effect (Kubernetes gives a non-root user no capabilities).
 - --bidir
 {{- end }}
 - --pattern={{ $c.pattern }}
-{{- if $c.crossRail }}
-- --cross-rail
-{{- end }}
 - --retries={{ include "railcheck.int" $c.retries }}
 - --mem={{ $c.mem }}
 {{- if $c.customProfile }}
