@@ -26,6 +26,7 @@
 
 #include "cli/check_cmd.hpp"
 #include "cli/command.hpp"
+#include "gpudirect/preflight.hpp"
 #include "cli/map_inputs.hpp"
 #include "reports/check_json.hpp"
 #include "reports/check_table.hpp"
@@ -121,9 +122,19 @@ std::vector<topology::CheckResult> collect_checks(const CheckOptions& opt, const
   if (auto pkey = topology::parse_pkey(opt.pkey); !opt.pkey.empty() && pkey) ib.pkey = *pkey;
   const std::string rules = command_output("ip -j rule");
   const std::string routes = command_output("ip -j route show table all");
-  const topology::GpudirectFacts gpudirect{.sysfs_root = opt.sysfs_root,
-                                           .kernel_release = kernel_release(),
-                                           .nvidia_version = file_text("/proc/driver/nvidia/version")};
+  topology::GpudirectFacts gpudirect{.sysfs_root = opt.sysfs_root,
+                                     .kernel_release = kernel_release(),
+                                     .nvidia_version = file_text("/proc/driver/nvidia/version"),
+                                     .cuda = std::nullopt};
+  // The node has GPUs (hwloc): ask CUDA itself what this pod can use (live only).
+  if (!map.gpus.empty() && opt.sysfs_root == "/sys") {
+    const gpudirect::GpuDirectPreflight pre = gpudirect::gpudirect_preflight(opt.sysfs_root);
+    if (pre.cuda_built_in) {
+      gpudirect.cuda = topology::GpudirectFacts::Cuda{.driver_error = pre.driver_error,
+                                                      .gpus = static_cast<int>(pre.gpus.size()),
+                                                      .dmabuf_supported = pre.dmabuf_supported()};
+    }
+  }
 
   std::vector<topology::CheckResult> results;
   auto add = [&](std::vector<topology::CheckResult> more) {

@@ -326,13 +326,28 @@ std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const Gpudire
       break;
     }
   }
-  const DmabufIndication dmabuf = dmabuf_indication(facts.kernel_release, facts.nvidia_version);
+  DmabufIndication dmabuf = dmabuf_indication(facts.kernel_release, facts.nvidia_version);
+  if (facts.cuda) {
+    const auto& c = *facts.cuda;
+    if (!c.driver_error.empty() || c.gpus == 0) {
+      // hwloc sees GPUs on the node, but this pod cannot use them: GPU tests will be waived.
+      out.push_back(result(kName, Verdict::kWarn, "",
+                           c.driver_error.empty() ? "CUDA sees no GPU in this pod: GPU tests will be waived"
+                                                  : c.driver_error + ": GPU tests will be waived",
+                           "give the pod GPUs (nvidia.com/gpu in its resources) and the driver's libraries"));
+    } else if (c.dmabuf_supported) {
+      dmabuf = {.possible = true,
+                .reason = fmt::format("CUDA reports dma-buf support on all {} GPU(s)", c.gpus)};
+    } else {
+      dmabuf = {.possible = false, .reason = fmt::format("CUDA reports no dma-buf support on {} GPU(s)", c.gpus)};
+    }
+  }
   if (module) {
     out.push_back(result(kName, Verdict::kPass, "",
                          *module + " loaded" + (dmabuf.possible ? "; dma-buf possible too (" + dmabuf.reason + ")" : "")));
   } else if (dmabuf.possible) {
     out.push_back(result(kName, Verdict::kPass, "",
-                         "dma-buf possible (" + dmabuf.reason + "; registration not tried without CUDA); "
+                         "dma-buf possible (" + dmabuf.reason + "; no registration tried); "
                          "nvidia_peermem not loaded"));
   } else {
     out.push_back(result(kName, Verdict::kFail, "",

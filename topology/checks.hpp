@@ -80,6 +80,14 @@ struct GpudirectFacts {
   std::string sysfs_root = "/sys";  // SYSFS_ROOT/module/{nvidia_peermem,nv_peer_mem}
   std::string kernel_release;       // `uname -r`; empty: unknown
   std::string nvidia_version;       // the text of /proc/driver/nvidia/version; empty: not visible
+  // What CUDA itself says, where the caller could ask it (gpudirect::gpudirect_preflight);
+  // nullopt: not asked (no CUDA built in), and the kernel/driver indication alone decides.
+  struct Cuda {
+    std::string driver_error;  // empty: a driver answered
+    int gpus = 0;              // GPUs CUDA sees in this pod
+    bool dmabuf_supported = false;  // every one reports CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED
+  };
+  std::optional<Cuda> cuda;
 };
 
 // Can GPU memory be registered through dma-buf here? Needs a kernel of 5.12 or later (RDMA

@@ -282,14 +282,38 @@ TEST(ChecksGpudirect, DmabufPossibleWithoutPeermemPasses) {
                                                                     .nvidia_version = kOpen});
   EXPECT_EQ(results[0].verdict, Verdict::kPass);
   EXPECT_EQ(results[0].reason,
-            "dma-buf possible (kernel 6.8.0-45-generic >= 5.12, NVIDIA open kernel module 550.127.05; registration "
-            "not tried without CUDA); nvidia_peermem not loaded");
+            "dma-buf possible (kernel 6.8.0-45-generic >= 5.12, NVIDIA open kernel module 550.127.05; no "
+            "registration tried); nvidia_peermem not loaded");
   TempDir sys("peermem_dmabuf");
   fs::create_directories(sys.path() + "/module/nv_peer_mem");
   const auto both = check_gpudirect_ready(
       hgx(), GpudirectFacts{.sysfs_root = sys.path(), .kernel_release = "6.8.0", .nvidia_version = kOpen});
   EXPECT_EQ(both[0].reason,
             "nv_peer_mem loaded; dma-buf possible too (kernel 6.8.0 >= 5.12, NVIDIA open kernel module 550.127.05)");
+}
+
+TEST(ChecksGpudirect, CudaHasTheLastWordOnDmabuf) {
+  const std::string sys = shape_dir("hgx-roce") + "/sys";
+  // The kernel and driver say possible, CUDA says the GPUs do not support it: fail.
+  GpudirectFacts no{.sysfs_root = sys, .kernel_release = "6.8.0", .nvidia_version = kOpen,
+                    .cuda = GpudirectFacts::Cuda{.driver_error = "", .gpus = 8, .dmabuf_supported = false}};
+  auto r = check_gpudirect_ready(hgx(), no);
+  EXPECT_EQ(r[0].verdict, Verdict::kFail);
+  EXPECT_NE(r[0].reason.find("CUDA reports no dma-buf support on 8 GPU(s)"), std::string::npos) << r[0].reason;
+  // Nothing visible from the kernel side, but CUDA reports support: pass on dma-buf.
+  GpudirectFacts yes{.sysfs_root = sys, .kernel_release = "", .nvidia_version = "",
+                     .cuda = GpudirectFacts::Cuda{.driver_error = "", .gpus = 8, .dmabuf_supported = true}};
+  r = check_gpudirect_ready(hgx(), yes);
+  EXPECT_EQ(r[0].verdict, Verdict::kPass);
+  EXPECT_NE(r[0].reason.find("CUDA reports dma-buf support on all 8 GPU(s)"), std::string::npos) << r[0].reason;
+  // GPUs on the node, none usable in the pod: a warning that GPU tests will be waived, first.
+  GpudirectFacts none{.sysfs_root = sys, .kernel_release = "6.8.0", .nvidia_version = kOpen,
+                      .cuda = GpudirectFacts::Cuda{.driver_error = "no CUDA driver: cudaErrorInsufficientDriver",
+                                                   .gpus = 0, .dmabuf_supported = false}};
+  r = check_gpudirect_ready(hgx(), none);
+  EXPECT_EQ(r[0].verdict, Verdict::kWarn);
+  EXPECT_EQ(r[0].reason, "no CUDA driver: cudaErrorInsufficientDriver: GPU tests will be waived");
+  EXPECT_NE(r[0].fix.find("nvidia.com/gpu"), std::string::npos);
 }
 
 TEST(ChecksVerdict, Names) {
