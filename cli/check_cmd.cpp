@@ -125,7 +125,9 @@ std::vector<topology::CheckResult> collect_checks(const CheckOptions& opt, const
   topology::GpudirectFacts gpudirect{.sysfs_root = opt.sysfs_root,
                                      .kernel_release = kernel_release(),
                                      .nvidia_version = file_text("/proc/driver/nvidia/version"),
-                                     .cuda = std::nullopt};
+                                     .cuda = std::nullopt,
+                                     .warn_from = *topology::parse_path_class(opt.gpu_path_warn),
+                                     .fail_from = *topology::parse_path_class(opt.gpu_path_fail)};
   // The node has GPUs (hwloc): ask CUDA itself what this pod can use (live only).
   if (!map.gpus.empty() && opt.sysfs_root == "/sys") {
     const gpudirect::GpuDirectPreflight pre = gpudirect::gpudirect_preflight(opt.sysfs_root);
@@ -196,6 +198,14 @@ Command add_check_command(CLI::App& parent) {
                   "The pkey the IB networks should be in, e.g. 0x6, where the networks annotation's cni-args "
                   "name none (ib_pkey check)")
       ->check(parsed_by(topology::parse_pkey, "0xPKEY"));
+  sub->add_option("--gpu-path-warn", opt->gpu_path_warn,
+                  "gpudirect_ready: a rail whose nearest GPU is this far or farther warns (PIX, PXB, PHB, NODE, SYS)")
+      ->default_str("PHB")
+      ->check(parsed_by(topology::parse_path_class, "CLASS"));
+  sub->add_option("--gpu-path-fail", opt->gpu_path_fail,
+                  "gpudirect_ready: a rail whose nearest GPU is this far or farther fails")
+      ->default_str("SYS")
+      ->check(parsed_by(topology::parse_path_class, "CLASS"));
   sub->add_option("--gateway-timeout-ms", opt->gateway_timeout_ms,
                   "How long each gateway has to answer (gateway_reachable check)")
       ->default_str(std::to_string(opt->gateway_timeout_ms))

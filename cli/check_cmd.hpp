@@ -17,6 +17,8 @@ struct CheckOptions : MapInputOptions {
   std::string guid_pool;  // empty: none
   std::string pkey;       // empty: none
   uint32_t gateway_timeout_ms = 1000;
+  std::string gpu_path_warn = "PHB";  // gpudirect_ready: nearest GPU this far or farther warns
+  std::string gpu_path_fail = "SYS";  // ... fails
 };
 
 std::vector<topology::CheckResult> collect_checks(const CheckOptions& opt, const topology::RailMap& map);

@@ -310,6 +310,20 @@ DmabufIndication dmabuf_indication(std::string_view kernel_release, std::string_
   return DmabufIndication{.possible = true, .reason = join(found, ", ")};
 }
 
+namespace {
+// What a path class costs GPUDirect RDMA traffic, for the check's reason.
+std::string path_cost(PathClass path) {
+  switch (path) {
+    case PathClass::kPix: return "one PCIe switch between them";
+    case PathClass::kPxb: return "GPUDirect RDMA crosses several PCIe bridges";
+    case PathClass::kPhb:
+    case PathClass::kNode: return "GPUDirect RDMA crosses the host bridge";
+    case PathClass::kSys: return "GPUDirect RDMA crosses CPU sockets";
+  }
+  return "";
+}
+}  // namespace
+
 std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const GpudirectFacts& facts) {
   constexpr const char* kName = "gpudirect_ready";
   std::vector<CheckResult> out;
@@ -363,18 +377,17 @@ std::vector<CheckResult> check_gpudirect_ready(const RailMap& map, const Gpudire
     }
     const auto& g = *p.nearest_gpu;
     const std::string text = fmt::format("nearest GPU{} ({}) is {}", g.ordinal, g.pci_address, to_string(g.path));
-    switch (g.path) {
-      case PathClass::kPix:
-      case PathClass::kPxb: out.push_back(result(kName, Verdict::kPass, p.interface, text)); break;
-      case PathClass::kPhb:
-      case PathClass::kNode:
-        out.push_back(result(kName, Verdict::kWarn, p.interface, text + ": GPUDirect RDMA crosses the host bridge",
-                             "pick a VF on the NIC below the GPU's PCIe switch"));
-        break;
-      case PathClass::kSys:
-        out.push_back(result(kName, Verdict::kFail, p.interface, text + ": GPUDirect RDMA crosses CPU sockets",
-                             "pick a VF on a NIC in the GPU's NUMA node (device plugin NUMA/topology alignment)"));
-        break;
+    // PathClass is ordered nearest first, so "this far or farther" is a comparison.
+    if (g.path >= facts.fail_from) {
+      out.push_back(result(kName, Verdict::kFail, p.interface, text + ": " + path_cost(g.path),
+                           g.path == PathClass::kSys
+                               ? "pick a VF on a NIC in the GPU's NUMA node (device plugin NUMA/topology alignment)"
+                               : "pick a VF on the NIC nearest the GPU (device plugin NUMA/topology alignment)"));
+    } else if (g.path >= facts.warn_from) {
+      out.push_back(result(kName, Verdict::kWarn, p.interface, text + ": " + path_cost(g.path),
+                           "pick a VF on the NIC below the GPU's PCIe switch"));
+    } else {
+      out.push_back(result(kName, Verdict::kPass, p.interface, text));
     }
   }
   return out;

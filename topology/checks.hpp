@@ -88,6 +88,9 @@ struct GpudirectFacts {
     bool dmabuf_supported = false;  // every one reports CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED
   };
   std::optional<Cuda> cuda;
+  // A rail whose nearest GPU is this far or farther warns / fails (PIX < PXB < PHB < NODE < SYS).
+  PathClass warn_from = PathClass::kPhb;
+  PathClass fail_from = PathClass::kSys;
 };
 
 // Can GPU memory be registered through dma-buf here? Needs a kernel of 5.12 or later (RDMA

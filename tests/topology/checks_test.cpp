@@ -213,12 +213,19 @@ TEST(ChecksMemlock, SmallLimitWithoutIpcLockFailsWithTheFix) {
 
 // --- g. gpudirect_ready ---
 
+// The facts with the default thresholds and no CUDA answer.
+GpudirectFacts facts_of(const std::string& sysfs_root, const std::string& kernel, const std::string& nvidia) {
+  GpudirectFacts f;
+  f.sysfs_root = sysfs_root;
+  f.kernel_release = kernel;
+  f.nvidia_version = nvidia;
+  return f;
+}
+
 TEST(ChecksGpudirect, NoGpuIsWaived) {
   RailMap map = hgx();
   map.gpus.clear();
-  const auto results = check_gpudirect_ready(map, GpudirectFacts{.sysfs_root = shape_dir("hgx-roce") + "/sys",
-                                                                  .kernel_release = "",
-                                                                  .nvidia_version = ""});
+  const auto results = check_gpudirect_ready(map, facts_of(shape_dir("hgx-roce") + "/sys", "", ""));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].name, "gpudirect_ready");
   EXPECT_EQ(results[0].verdict, Verdict::kWaived);
@@ -228,9 +235,7 @@ TEST(ChecksGpudirect, NoGpuIsWaived) {
 TEST(ChecksGpudirect, PeermemLoadedAndPixRailsPass) {
   TempDir sys("peermem");
   fs::create_directories(sys.path() + "/module/nvidia_peermem");
-  const auto results = check_gpudirect_ready(hgx(), GpudirectFacts{.sysfs_root = sys.path(),
-                                                                    .kernel_release = "",
-                                                                    .nvidia_version = ""});
+  const auto results = check_gpudirect_ready(hgx(), facts_of(sys.path(), "", ""));
   ASSERT_EQ(results.size(), 9u);
   EXPECT_EQ(results[0].subject, "");
   EXPECT_EQ(results[0].verdict, Verdict::kPass);
@@ -244,9 +249,7 @@ TEST(ChecksGpudirect, NoPeermemFailsFarRailsWarnOrFail) {
   map.ports[1].nearest_gpu->path = PathClass::kNode;
   map.ports[2].nearest_gpu->path = PathClass::kSys;
   map.ports[3].nearest_gpu.reset();
-  const auto results = check_gpudirect_ready(map, GpudirectFacts{.sysfs_root = shape_dir("hgx-roce") + "/sys",
-                                                                  .kernel_release = "6.8.0-45-generic",
-                                                                  .nvidia_version = kProprietary});
+  const auto results = check_gpudirect_ready(map, facts_of(shape_dir("hgx-roce") + "/sys", "6.8.0-45-generic", kProprietary));
   EXPECT_EQ(results[0].verdict, Verdict::kFail);
   EXPECT_EQ(results[0].reason,
             "nvidia_peermem not loaded, and dma-buf not possible: the proprietary NVIDIA kernel module 535.183.01 "
@@ -277,9 +280,7 @@ TEST(ChecksGpudirect, DmabufNeedsTheOpenModuleAndKernel512) {
 }
 
 TEST(ChecksGpudirect, DmabufPossibleWithoutPeermemPasses) {
-  const auto results = check_gpudirect_ready(hgx(), GpudirectFacts{.sysfs_root = shape_dir("hgx-roce") + "/sys",
-                                                                    .kernel_release = "6.8.0-45-generic",
-                                                                    .nvidia_version = kOpen});
+  const auto results = check_gpudirect_ready(hgx(), facts_of(shape_dir("hgx-roce") + "/sys", "6.8.0-45-generic", kOpen));
   EXPECT_EQ(results[0].verdict, Verdict::kPass);
   EXPECT_EQ(results[0].reason,
             "dma-buf possible (kernel 6.8.0-45-generic >= 5.12, NVIDIA open kernel module 550.127.05; no "
@@ -287,7 +288,7 @@ TEST(ChecksGpudirect, DmabufPossibleWithoutPeermemPasses) {
   TempDir sys("peermem_dmabuf");
   fs::create_directories(sys.path() + "/module/nv_peer_mem");
   const auto both = check_gpudirect_ready(
-      hgx(), GpudirectFacts{.sysfs_root = sys.path(), .kernel_release = "6.8.0", .nvidia_version = kOpen});
+      hgx(), facts_of(sys.path(), "6.8.0", kOpen));
   EXPECT_EQ(both[0].reason,
             "nv_peer_mem loaded; dma-buf possible too (kernel 6.8.0 >= 5.12, NVIDIA open kernel module 550.127.05)");
 }
@@ -295,25 +296,46 @@ TEST(ChecksGpudirect, DmabufPossibleWithoutPeermemPasses) {
 TEST(ChecksGpudirect, CudaHasTheLastWordOnDmabuf) {
   const std::string sys = shape_dir("hgx-roce") + "/sys";
   // The kernel and driver say possible, CUDA says the GPUs do not support it: fail.
-  GpudirectFacts no{.sysfs_root = sys, .kernel_release = "6.8.0", .nvidia_version = kOpen,
-                    .cuda = GpudirectFacts::Cuda{.driver_error = "", .gpus = 8, .dmabuf_supported = false}};
+  GpudirectFacts no = facts_of(sys, "6.8.0", kOpen);
+  no.cuda = GpudirectFacts::Cuda{.driver_error = "", .gpus = 8, .dmabuf_supported = false};
   auto r = check_gpudirect_ready(hgx(), no);
   EXPECT_EQ(r[0].verdict, Verdict::kFail);
   EXPECT_NE(r[0].reason.find("CUDA reports no dma-buf support on 8 GPU(s)"), std::string::npos) << r[0].reason;
   // Nothing visible from the kernel side, but CUDA reports support: pass on dma-buf.
-  GpudirectFacts yes{.sysfs_root = sys, .kernel_release = "", .nvidia_version = "",
-                     .cuda = GpudirectFacts::Cuda{.driver_error = "", .gpus = 8, .dmabuf_supported = true}};
+  GpudirectFacts yes = facts_of(sys, "", "");
+  yes.cuda = GpudirectFacts::Cuda{.driver_error = "", .gpus = 8, .dmabuf_supported = true};
   r = check_gpudirect_ready(hgx(), yes);
   EXPECT_EQ(r[0].verdict, Verdict::kPass);
   EXPECT_NE(r[0].reason.find("CUDA reports dma-buf support on all 8 GPU(s)"), std::string::npos) << r[0].reason;
   // GPUs on the node, none usable in the pod: a warning that GPU tests will be waived, first.
-  GpudirectFacts none{.sysfs_root = sys, .kernel_release = "6.8.0", .nvidia_version = kOpen,
-                      .cuda = GpudirectFacts::Cuda{.driver_error = "no CUDA driver: cudaErrorInsufficientDriver",
-                                                   .gpus = 0, .dmabuf_supported = false}};
+  GpudirectFacts none = facts_of(sys, "6.8.0", kOpen);
+  none.cuda = GpudirectFacts::Cuda{.driver_error = "no CUDA driver: cudaErrorInsufficientDriver", .gpus = 0,
+                                   .dmabuf_supported = false};
   r = check_gpudirect_ready(hgx(), none);
   EXPECT_EQ(r[0].verdict, Verdict::kWarn);
   EXPECT_EQ(r[0].reason, "no CUDA driver: cudaErrorInsufficientDriver: GPU tests will be waived");
   EXPECT_NE(r[0].fix.find("nvidia.com/gpu"), std::string::npos);
+}
+
+TEST(ChecksGpudirect, PathThresholdsAreConfigurable) {
+  TempDir sys("peermem_thresholds");
+  fs::create_directories(sys.path() + "/module/nvidia_peermem");
+  RailMap map = hgx();
+  map.ports[0].nearest_gpu->path = PathClass::kPxb;
+  map.ports[1].nearest_gpu->path = PathClass::kNode;
+  // Strict: PXB already warns, NODE fails.
+  GpudirectFacts strict = facts_of(sys.path(), "", "");
+  strict.warn_from = PathClass::kPxb;
+  strict.fail_from = PathClass::kNode;
+  auto r = check_gpudirect_ready(map, strict);
+  EXPECT_EQ(find(r, "net1")->verdict, Verdict::kWarn);
+  EXPECT_EQ(find(r, "net1")->reason, "nearest GPU0 (0000:19:00.0) is PXB: GPUDirect RDMA crosses several PCIe bridges");
+  EXPECT_EQ(find(r, "net2")->verdict, Verdict::kFail);
+  EXPECT_EQ(find(r, "net3")->verdict, Verdict::kPass);  // PIX
+  // Defaults: PXB passes, NODE warns.
+  r = check_gpudirect_ready(map, facts_of(sys.path(), "", ""));
+  EXPECT_EQ(find(r, "net1")->verdict, Verdict::kPass);
+  EXPECT_EQ(find(r, "net2")->verdict, Verdict::kWarn);
 }
 
 TEST(ChecksVerdict, Names) {
