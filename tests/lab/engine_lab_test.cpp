@@ -183,9 +183,12 @@ TEST_F(EngineLab, PeerMemoryOnAServerWithoutAGpuIsWaivedAndTheServerGoesOn) {
 TEST_F(EngineLab, VerifyOnHostMemoryChecksAsAlways) {
   auto srv = serve();
   json doc = client_json("bw --op write_imm --verify -n 50 -s 4K,256K");
-  ASSERT_EQ(doc.at("results").size(), 2u);
-  for (const json& r : doc["results"]) expect_bandwidth(r);
-  EXPECT_EQ(doc.at("spec").at("verify"), true);
+  ASSERT_EQ(doc.at("records").size(), 2u);
+  for (const json& r : doc["records"]) {
+    EXPECT_EQ(r.at("test"), "write_imm_bw");
+    expect_bandwidth(r);
+  }
+  EXPECT_EQ(doc.at("meta").at("spec").at("verify"), true);
 }
 
 TEST_F(EngineLab, SweepKeepsEverySize) {
