@@ -20,6 +20,17 @@ void set_timeout(httplib::Client& c, Seconds t) {
   c.set_write_timeout(std::min<time_t>(sec, 10), sec >= 10 ? 0 : usec);
 }
 
+// httplib's error names are terse ("Connection"): say what happened.
+std::string transport_error(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection: return "cannot connect: refused, or no route to it";
+    case httplib::Error::ConnectionTimeout: return "no answer to the connection attempt in time";
+    case httplib::Error::Read: return "the connection dropped, or no answer in time";
+    case httplib::Error::Write: return "the connection dropped while sending";
+    default: return httplib::to_string(e);
+  }
+}
+
 }  // namespace
 
 AgentClient::AgentClient(std::string host, uint16_t port, std::string token)
@@ -42,7 +53,7 @@ AgentResult<json> AgentClient::call(const char* method, const std::string& path,
   if (!r) {
     return std::unexpected(AgentError{AgentFailure::kUnreachable, 0,
                                       fmt::format("agent {} unreachable ({} {}: {})", address(), method, path,
-                                                  httplib::to_string(r.error()))});
+                                                  transport_error(r.error()))});
   }
   json j = json::parse(r->body, nullptr, false);
   auto agent_message = [&] {

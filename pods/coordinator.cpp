@@ -50,8 +50,8 @@ struct AgentState {
 };
 
 std::string describe(const AgentState& a) {
-  return a.name.empty() ? fmt::format("agent {}", a.client.address())
-                        : fmt::format("agent {} ({})", a.name, a.client.address());
+  return a.name.empty() || a.name == a.client.address() ? fmt::format("agent {}", a.client.address())
+                                                         : fmt::format("agent {} ({})", a.name, a.client.address());
 }
 
 std::vector<InterfaceFacts> facts_from_inventory(const json& inv) {
@@ -436,7 +436,8 @@ Result<reports::Results> Run::go() {
   }
   say(fmt::format("{} agent(s), {} answering", agents_.size(), reachable));
   for (const AgentState& a : agents_) {
-    if (!a.reachable) say(fmt::format("  {}: {}", describe(a), a.error));
+    // The error names the agent's address already; add its node where known.
+    if (!a.reachable) say(a.name.empty() || a.name == a.client.address() ? "  " + a.error : fmt::format("  {}: {}", a.name, a.error));
   }
   if (unauthorized > 0 && unauthorized == agents_.size()) {
     return fail(Errc::kPeer, fmt::format("every agent ({}) refused our token (401)", agents_.size()),
