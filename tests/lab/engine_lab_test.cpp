@@ -210,11 +210,16 @@ TEST_F(EngineLab, DurationModeKeepsPercentiles) {
   const json& l = lat.at("records").at(0);
   EXPECT_GT(l.at("iters"), 0);
   expect_latency(l, l.at("iters").get<uint64_t>());
-  EXPECT_NEAR(l.at("elapsed_s").get<double>(), 1.0, 0.5);
+  // The stop rule, not a speed: the size ran for its duration and then stopped. The bound
+  // above is loose on purpose: under qemu TCG a bandwidth run drains tx_depth x 64 KiB of
+  // outstanding writes at a tenth of a Gb/s after the deadline (seen: 1.7 s for -D 1).
+  EXPECT_GE(l.at("elapsed_s").get<double>(), 0.99);
+  EXPECT_LT(l.at("elapsed_s").get<double>(), 10.0);
   json bw = client_json("bw -D 1 -s 64K");
   const json& b = bw.at("records").at(0);
   expect_bandwidth(b);
-  EXPECT_NEAR(b.at("elapsed_s").get<double>(), 1.0, 0.5);
+  EXPECT_GE(b.at("elapsed_s").get<double>(), 0.99);
+  EXPECT_LT(b.at("elapsed_s").get<double>(), 10.0);
 }
 
 TEST_F(EngineLab, ServerAnswersClientsOneAfterAnother) {
