@@ -58,24 +58,16 @@ Result<std::vector<pods::PairTest>> build_tests(const CoordinatorCliOptions& o) 
     auto kind_op = pods::parse_test_name(name);
     if (!kind_op) return std::unexpected(kind_op.error());
     const auto [kind, op] = *kind_op;
-    const bool lat = kind == verbs::TestKind::kLatency;
-    verbs::RunSpec spec;
-    spec.kind = kind;
-    spec.op = op;
+    verbs::RunSpec spec = verbs::default_spec(kind, op);
     if (!o.sizes.empty()) {
-      spec.sizes_bytes.clear();
-      for (const std::string& s : o.sizes) {
-        auto bytes = verbs::parse_size(s);
-        if (!bytes) return std::unexpected(bytes.error());
-        spec.sizes_bytes.push_back(*bytes);
-      }
-    } else {
-      spec.sizes_bytes = {lat ? 2u : 65536u};
+      auto sizes = verbs::parse_sizes(o.sizes);
+      if (!sizes) return std::unexpected(sizes.error());
+      spec.sizes_bytes = std::move(*sizes);
     }
-    spec.iters = o.iters != 0 ? o.iters : (lat ? 1000 : 5000);
+    if (o.iters != 0) spec.iters = o.iters;
     spec.duration_s = o.duration_s;
-    spec.warmup_iters = o.warmup >= 0 ? static_cast<uint64_t>(o.warmup) : (lat ? 100 : 16);
-    if (!lat) {
+    if (o.warmup >= 0) spec.warmup_iters = static_cast<uint64_t>(o.warmup);
+    if (kind == verbs::TestKind::kBandwidth) {
       spec.qps = o.qps;
       spec.tx_depth = o.tx_depth;
       spec.bidir = o.bidir;

@@ -46,26 +46,19 @@ struct TestOptions {
 };
 
 Result<verbs::RunSpec> build_spec(const TestOptions& o, verbs::TestKind kind) {
-  verbs::RunSpec spec;
-  spec.kind = kind;
   auto op = verbs::parse_op(o.op);
   if (!op) return std::unexpected(op.error());
-  spec.op = *op;
+  verbs::RunSpec spec = verbs::default_spec(kind, *op);
   if (o.sweep) {
     spec.sizes_bytes = verbs::sweep_sizes();
   } else if (!o.sizes.empty()) {
-    spec.sizes_bytes.clear();
-    for (const std::string& s : o.sizes) {
-      auto bytes = verbs::parse_size(s);
-      if (!bytes) return std::unexpected(bytes.error());
-      spec.sizes_bytes.push_back(*bytes);
-    }
-  } else {
-    spec.sizes_bytes = {kind == verbs::TestKind::kLatency ? 2u : 65536u};
+    auto sizes = verbs::parse_sizes(o.sizes);
+    if (!sizes) return std::unexpected(sizes.error());
+    spec.sizes_bytes = std::move(*sizes);
   }
-  spec.iters = o.iters != 0 ? o.iters : (kind == verbs::TestKind::kLatency ? 1000 : 5000);
+  if (o.iters != 0) spec.iters = o.iters;
   spec.duration_s = o.duration_s;
-  spec.warmup_iters = o.warmup >= 0 ? static_cast<uint64_t>(o.warmup) : (kind == verbs::TestKind::kLatency ? 100 : 16);
+  if (o.warmup >= 0) spec.warmup_iters = static_cast<uint64_t>(o.warmup);
   spec.qps = o.qps;
   spec.tx_depth = o.tx_depth;
   spec.bidir = o.bidir;

@@ -39,6 +39,27 @@ uint64_t RunSpec::max_size_bytes() const noexcept {
   return sizes_bytes.empty() ? 0 : *std::ranges::max_element(sizes_bytes);
 }
 
+RunSpec default_spec(TestKind kind, Op op) {
+  const bool lat = kind == TestKind::kLatency;
+  RunSpec spec;
+  spec.kind = kind;
+  spec.op = op;
+  spec.sizes_bytes = {lat ? 2u : 65536u};
+  spec.iters = lat ? 1000 : 5000;
+  spec.warmup_iters = lat ? 100 : 16;
+  return spec;
+}
+
+Result<std::vector<uint64_t>> parse_sizes(const std::vector<std::string>& texts) {
+  std::vector<uint64_t> out;
+  for (const std::string& t : texts) {
+    auto bytes = parse_size(t);
+    if (!bytes) return std::unexpected(bytes.error());
+    out.push_back(*bytes);
+  }
+  return out;
+}
+
 std::vector<uint64_t> sweep_sizes() {
   std::vector<uint64_t> sizes;
   for (uint64_t s = 2; s <= (8ull << 20); s *= 2) sizes.push_back(s);

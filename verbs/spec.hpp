@@ -65,6 +65,13 @@ struct RunSpec {
 // The sizes perftest's -a covers: 2 B .. 8 MiB, powers of two.
 std::vector<uint64_t> sweep_sizes();
 
+// What a front end (lat/bw, the coordinator) runs when not told otherwise: latency 2 B, 1000
+// iterations after 100 warm-up; bandwidth 64 KiB, 5000 messages per QP after 16.
+RunSpec default_spec(TestKind kind, Op op);
+
+// Parses each of a list of sizes (parse_size); the first bad one is the error.
+Result<std::vector<uint64_t>> parse_sizes(const std::vector<std::string>& texts);
+
 // Checks every bound and combination; the error names the field, the value and the range.
 Result<void> validate(const RunSpec& spec);
 
