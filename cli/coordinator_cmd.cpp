@@ -55,7 +55,7 @@ struct CoordinatorCliOptions {
 Result<std::vector<pods::PairTest>> build_tests(const CoordinatorCliOptions& o) {
   std::vector<pods::PairTest> out;
   for (const std::string& name : o.tests) {
-    auto kind_op = pods::parse_test_name(name);
+    auto kind_op = verbs::parse_test_name(name);
     if (!kind_op) return std::unexpected(kind_op.error());
     const auto [kind, op] = *kind_op;
     verbs::RunSpec spec = verbs::default_spec(kind, op);

@@ -92,7 +92,7 @@ int report_waived(const TestOptions& o, const verbs::RunSpec& spec, const char* 
     res.meta.finished = reports::utc_now();
     res.meta.railcheck_version = std::string(build_info().version);
     res.meta.git_commit = std::string(build_info().git_commit);
-    const std::string test = fmt::format("{}_{}", verbs::to_string(spec.op), verbs::to_string(spec.kind));
+    const std::string test = verbs::test_name(spec.kind, spec.op);
     res.meta.tests = {test};
     res.meta.spec = verbs::to_json(spec);
     for (uint64_t size : spec.sizes_bytes) {

@@ -1,6 +1,5 @@
 #include "pods/coordinator.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +17,7 @@
 #include "common/build_info.hpp"
 #include "pods/agent_client.hpp"
 #include "pods/rails.hpp"
+#include "reports/single_results.hpp"
 
 namespace railcheck::pods {
 namespace {
@@ -30,11 +30,6 @@ constexpr Seconds kInventoryTimeout{30};
 constexpr Seconds kServerStartTimeout{10};
 constexpr double kAcceptTimeoutS = 30;
 constexpr int kBusyRetries = 20;  // x 250 ms: a server side still winding down from the last round
-
-std::string now_rfc3339() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                                   std::chrono::system_clock::now())));
-}
 
 // One agent as the coordinator knows it.
 struct AgentState {
@@ -414,7 +409,7 @@ void Run::run_rail(const reports::RailInfo& rail) {
 
 Result<reports::Results> Run::go() {
   reports::Results out;
-  out.meta.started = now_rfc3339();
+  out.meta.started = reports::utc_now();
   out.meta.railcheck_version = std::string(build_info().version);
   out.meta.git_commit = std::string(build_info().git_commit);
   out.meta.mode = "cluster";
@@ -487,22 +482,11 @@ Result<reports::Results> Run::go() {
   });
   out.records = std::move(records_);
   for (auto& n : notes_) out.notes.push_back(std::move(n));
-  out.meta.finished = now_rfc3339();
+  out.meta.finished = reports::utc_now();
   return out;
 }
 
 }  // namespace
-
-Result<std::pair<verbs::TestKind, verbs::Op>> parse_test_name(std::string_view name) {
-  const size_t us = name.rfind('_');
-  if (us != std::string_view::npos) {
-    auto op = verbs::parse_op(name.substr(0, us));
-    auto kind = verbs::parse_test_kind(name.substr(us + 1));
-    if (op && kind) return std::pair{*kind, *op};
-  }
-  return fail(Errc::kInvalidArgument, fmt::format("unknown test '{}'", name),
-              "tests are write_lat, read_lat, send_lat, write_imm_lat, write_bw, read_bw, send_bw, write_imm_bw");
-}
 
 Result<std::vector<std::string>> resolve_all(const std::string& name) {
   addrinfo hints{};

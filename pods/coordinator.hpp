@@ -28,8 +28,6 @@ struct PairTest {
   verbs::RunSpec spec;
 };
 
-// "write_lat" -> kind and op; errors name the accepted names.
-Result<std::pair<verbs::TestKind, verbs::Op>> parse_test_name(std::string_view name);
 
 struct CoordinatorOptions {
   std::vector<std::string> agents;  // "host:port" (port optional)

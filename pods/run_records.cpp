@@ -1,14 +1,8 @@
 #include "pods/run_records.hpp"
 
-#include <fmt/format.h>
-
 #include "reports/single_results.hpp"
 
 namespace railcheck::pods {
-
-std::string test_name(verbs::TestKind kind, verbs::Op op) {
-  return fmt::format("{}_{}", verbs::to_string(op), verbs::to_string(kind));
-}
 
 std::vector<reports::Record> records_from_run(const verbs::RunRecord& run, const topology::RailPort& port,
                                               const std::string& node, const std::string& pod) {

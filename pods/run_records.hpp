@@ -12,9 +12,6 @@
 
 namespace railcheck::pods {
 
-// "write_lat", "read_bw", ...: the perftest-style name of a test.
-std::string test_name(verbs::TestKind kind, verbs::Op op);
-
 std::vector<reports::Record> records_from_run(const verbs::RunRecord& run, const topology::RailPort& port,
                                               const std::string& node, const std::string& pod);
 

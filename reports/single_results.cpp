@@ -80,7 +80,7 @@ Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& co
   m.finished = context.finished.empty() ? utc_now() : context.finished;
   m.railcheck_version = std::string(build_info().version);
   m.git_commit = std::string(build_info().git_commit);
-  const std::string test = fmt::format("{}_{}", verbs::to_string(run.spec.op), verbs::to_string(run.spec.kind));
+  const std::string test = verbs::test_name(run.spec.kind, run.spec.op);
   m.tests = {test};
   m.spec = verbs::to_json(run.spec);
   m.connection = run.rdma_cm ? "rdma_cm" : "oob";

@@ -39,6 +39,19 @@ uint64_t RunSpec::max_size_bytes() const noexcept {
   return sizes_bytes.empty() ? 0 : *std::ranges::max_element(sizes_bytes);
 }
 
+std::string test_name(TestKind kind, Op op) { return fmt::format("{}_{}", to_string(op), to_string(kind)); }
+
+Result<std::pair<TestKind, Op>> parse_test_name(std::string_view name) {
+  const size_t us = name.rfind('_');
+  if (us != std::string_view::npos) {
+    auto op = parse_op(name.substr(0, us));
+    auto kind = parse_test_kind(name.substr(us + 1));
+    if (op && kind) return std::pair{*kind, *op};
+  }
+  return fail(Errc::kInvalidArgument, fmt::format("unknown test '{}'", name),
+              "tests are write_lat, read_lat, send_lat, write_imm_lat, write_bw, read_bw, send_bw, write_imm_bw");
+}
+
 RunSpec default_spec(TestKind kind, Op op) {
   const bool lat = kind == TestKind::kLatency;
   RunSpec spec;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -64,6 +65,11 @@ struct RunSpec {
 
 // The sizes perftest's -a covers: 2 B .. 8 MiB, powers of two.
 std::vector<uint64_t> sweep_sizes();
+
+// "write_lat", "read_bw", "write_imm_lat": the perftest-style name of a test, and back (errors
+// name the accepted names).
+std::string test_name(TestKind kind, Op op);
+Result<std::pair<TestKind, Op>> parse_test_name(std::string_view name);
 
 // What a front end (lat/bw, the coordinator) runs when not told otherwise: latency 2 B, 1000
 // iterations after 100 warm-up; bandwidth 64 KiB, 5000 messages per QP after 16.
