@@ -1,6 +1,9 @@
 // Cost of the coordinator's own work at cluster scale, without any network: planning (rails
-// grouped from every node's interfaces, each rail's round-robin schedule) and aggregation (one
-// record per pair and test, judged with the default profile: medians, outliers, causes).
+// grouped from every node's interfaces, each rail's round-robin schedule) and aggregation (every
+// pair's records into the compact table, judged with the default profile: medians, outliers,
+// causes; then the per-rail summaries), as the coordinator does it. BM_AggregateRecords is the
+// same with every record kept in full, as for the report files of a run that fits in memory.
+// Peak RSS is the process's: run one benchmark per process (--benchmark_filter) to read it.
 // Results and conclusions: docs/benchmarks.md, "Cluster planning and aggregation".
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -11,6 +14,7 @@
 #include "pods/rails.hpp"
 #include "pods/schedule.hpp"
 #include "reports/judge.hpp"
+#include "reports/record_table.hpp"
 #include "reports/results.hpp"
 
 namespace {
@@ -79,8 +83,99 @@ reports::PairEnd end_of(int node, int rail) {
   return e;
 }
 
-// One record per pair (write_bw, one size) on every rail, judged with the default profile.
-void BM_Aggregate(benchmark::State& state) {
+// Plan, then every pair's records (write_bw and, with 2 tests, write_lat; one size each) into
+// the table by end id, judged, summarized. What the coordinator adds per arriving record to
+// find its ends' ids (a comparison with the member's last end) is BM_InternEndHinted.
+void BM_PlanAndAggregate(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const int rails = static_cast<int>(state.range(1));
+  const bool with_latency = state.range(2) == 2;
+  const auto facts = cluster(nodes, rails);
+  const auto profile = reports::load_profile("default");
+  // Each end as an agent reports it, made once: the coordinator's records arrive with them.
+  std::vector<std::vector<reports::PairEnd>> ends(static_cast<size_t>(rails));
+  for (int r = 0; r < rails; ++r) {
+    for (int n = 0; n < nodes; ++n) ends[static_cast<size_t>(r)].push_back(end_of(n, r));
+  }
+  const std::vector<std::string> tests{"write_lat", "write_bw"};
+  size_t rows = 0, table_bytes = 0;
+  for (auto _ : state) {
+    auto grouping = group_rails(facts);
+    std::vector<Schedule> schedules;
+    size_t pairs = 0;
+    for (const auto& rail : grouping.rails) {
+      schedules.push_back(make_schedule(Pattern::kAllPairs, static_cast<uint32_t>(rail.members.size())));
+      pairs += schedules.back().pair_count();
+    }
+    reports::RecordTable table;
+    table.reserve(pairs * (with_latency ? 2 : 1));
+    reports::Record bw, lat;
+    bw.test = "write_bw";
+    bw.size_bytes = 1 << 20;
+    lat.test = "write_lat";
+    lat.size_bytes = 2;
+    for (size_t r = 0; r < schedules.size(); ++r) {
+      bw.rail = lat.rail = grouping.rails[r].name;
+      std::vector<uint32_t> id;
+      for (const auto& e : ends[r]) id.push_back(table.intern_end(e));
+      for (const auto& round : schedules[r].rounds) {
+        for (const auto& p : round) {
+          const uint32_t src = id[p.client];
+          const uint32_t dst = id[p.server];
+          const double slow = p.client == 7 || p.server == 7 ? 0.5 : 1.0;  // one slow node
+          bw.bandwidth = reports::Bandwidth{.messages = 5000, .avg_gbps = 380 * slow, .peak_gbps = 390 * slow,
+                                            .msg_rate_mpps = 0.045};
+          table.add(bw, src, dst);
+          if (with_latency) {
+            lat.latency_us = reports::LatencyUs{.count = 1000, .min = 1.8, .p50 = 2.0 / slow, .p90 = 2.1 / slow,
+                                                .p99 = 2.4 / slow, .p99_9 = 3, .max = 9, .mean = 2.0, .stdev = 0.1};
+            table.add(lat, src, dst);
+          }
+        }
+      }
+    }
+    schedules.clear();  // as in the coordinator: each rail's schedule ends with the rail's run
+    reports::judge(table, *profile);
+    auto summaries = reports::summarize_rails(table, grouping.rails, tests);
+    rows = table.size();
+    table_bytes = rows * sizeof(reports::RecordTable::Row);
+    benchmark::DoNotOptimize(summaries);
+  }
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["rows_MiB"] = static_cast<double>(table_bytes) / (1024.0 * 1024.0);
+  state.counters["max_rss_MiB"] = max_rss_mib();
+}
+BENCHMARK(BM_PlanAndAggregate)
+    ->ArgNames({"nodes", "rails", "tests"})
+    ->Args({1024, 8, 1})
+    ->Args({1024, 8, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+// The coordinator's per-record cost of finding an arriving record's end in the table: the
+// end is compared with the one its member had last (RecordTable::intern_end with a hint).
+void BM_InternEndHinted(benchmark::State& state) {
+  reports::RecordTable table;
+  reports::PairEnd e = end_of(3, 1);
+  e.ip = "172.17.0.5";
+  e.gid = "::ffff:172.17.0.5";
+  e.pci_address = "0000:3b:00.2";
+  e.gpu = 2;
+  e.gpu_pci_address = "0000:3a:00.0";
+  e.gpu_class = "PIX";
+  e.mem_registration = "ibv_reg_mr";
+  const reports::PairEnd arriving = e;  // a copy, as a parsed record carries it
+  uint32_t hint = table.intern_end(e);
+  for (auto _ : state) {
+    hint = table.intern_end(arriving, hint);
+    benchmark::DoNotOptimize(hint);
+  }
+}
+BENCHMARK(BM_InternEndHinted);
+
+// One record per pair (write_bw, one size) on every rail, kept in full and judged with the
+// default profile: the path of a run small enough to keep its records for every report file.
+void BM_AggregateRecords(benchmark::State& state) {
   const int nodes = static_cast<int>(state.range(0));
   const int rails = static_cast<int>(state.range(1));
   const auto profile = reports::load_profile("default");
@@ -112,6 +207,6 @@ void BM_Aggregate(benchmark::State& state) {
   state.counters["records"] = static_cast<double>(records);
   state.counters["max_rss_MiB"] = max_rss_mib();
 }
-BENCHMARK(BM_Aggregate)->Args({64, 8})->Args({128, 8})->Args({256, 8})->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_AggregateRecords)->Args({64, 8})->Args({128, 8})->Args({256, 8})->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace

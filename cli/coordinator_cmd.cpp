@@ -47,6 +47,7 @@ struct CoordinatorCliOptions {
   double pair_timeout_s = 600;
   uint32_t parallel = 64;
   std::string output_dir = "railcheck-report";
+  size_t keep_records = 200'000;
   std::string profile = "default";
   std::string mem = "host";
   bool quiet = false;
@@ -114,25 +115,59 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
                                 .test_timeout_s = o.timeout_s,
                                 .pair_timeout_s = o.pair_timeout_s,
                                 .parallel = o.parallel,
+                                .records_path = (std::filesystem::path(o.output_dir) / "records.jsonl").string(),
+                                .keep_records = o.keep_records,
                                 .progress = {}};
   if (!o.quiet) copt.progress = [](std::string_view line) { std::cerr << line << std::endl; };
-  auto results = pods::run_coordinator(copt);
-  if (!results) {
-    std::cerr << "railcheck coordinator: could not run: " << results.error().message() << "\n";
+  std::error_code ec;
+  std::filesystem::create_directories(o.output_dir, ec);
+  if (ec) {
+    std::cerr << fmt::format("railcheck coordinator: create report folder {}: {}; give a writable folder (-o)\n",
+                             o.output_dir, ec.message());
     return kExitUsage;
   }
-  reports::judge(*results, *profile);
-  std::cout << reports::render_terminal(*results) << std::flush;
-  auto written = reports::write_reports(*results, o.output_dir, kAllFormats);
-  if (!written) {
-    std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
+  auto run = pods::run_coordinator(copt);
+  if (!run) {
+    std::cerr << "railcheck coordinator: could not run: " << run.error().message() << "\n";
     return kExitUsage;
   }
-  std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
+  reports::Results& results = run->results;
+  bool failed = false;
+  if (run->complete) {
+    reports::judge(results, *profile);
+    std::cout << reports::render_terminal(results) << std::flush;
+    auto written = reports::write_reports(results, o.output_dir, kAllFormats);
+    if (!written) {
+      std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
+      return kExitUsage;
+    }
+    std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
+    failed = reports::any_failed(results);
+  } else {
+    // Too many records to hold: the verdicts from the table, results.json streamed from the
+    // records file, the terminal report from the table; the per-record formats are left out.
+    reports::judge(run->table, *profile);
+    results.meta.profile = profile->name;
+    const std::string text = reports::render_terminal(results, run->table);
+    std::cout << text << std::flush;
+    const auto dir = std::filesystem::path(o.output_dir);
+    std::ofstream(dir / reports::file_name(reports::Format::kTerminal)) << text;
+    const std::string json_path = (dir / reports::file_name(reports::Format::kJson)).string();
+    if (auto ok = reports::write_results_streamed(results, run->table, copt.records_path, json_path); !ok) {
+      std::cerr << "railcheck coordinator: " << ok.error().message() << "\n";
+      return kExitUsage;
+    }
+    std::cout << fmt::format("report: {}, {}\n", (dir / reports::file_name(reports::Format::kTerminal)).string(),
+                             json_path);
+    std::cout << fmt::format(
+        "{} records, more than --keep-records {}: junit.xml, report.html and metrics.prom are not written (they "
+        "need every record in memory); `railcheck report {} --format junit,html,prometheus -o DIR` renders them where memory allows\n",
+        run->table.size(), o.keep_records, json_path);
+    failed = std::ranges::any_of(run->table.rows(), [](const auto& r) { return r.verdict == reports::Verdict::kFail; });
+  }
   // Failed records, and what has no records: agents that never answered, nodes without a rail.
-  bool failed = reports::any_failed(*results);
-  failed |= std::ranges::any_of(results->nodes, [](const reports::NodeInfo& n) { return !n.reachable; });
-  failed |= std::ranges::any_of(results->rails, [](const reports::RailInfo& r) { return !r.missing_nodes.empty(); });
+  failed |= std::ranges::any_of(results.nodes, [](const reports::NodeInfo& n) { return !n.reachable; });
+  failed |= std::ranges::any_of(results.rails, [](const reports::RailInfo& r) { return !r.missing_nodes.empty(); });
   return failed ? kExitFailed : kExitOk;
 }
 
@@ -189,7 +224,14 @@ Command add_coordinator_command(CLI::App& parent) {
   sub->add_option("--parallel", o->parallel, "Pairs running at once, over all rails")
       ->check(CLI::Range(1, 4096))
       ->default_val(64);
-  sub->add_option("-o,--output-dir", o->output_dir, "Folder for the report files")->default_val("railcheck-report");
+  sub->add_option("-o,--output-dir", o->output_dir,
+                  "Folder for the report files, and records.jsonl: every record as it arrives")
+      ->default_val("railcheck-report");
+  sub->add_option("--keep-records", o->keep_records,
+                  "Records held in memory for the reports (~1.4 KiB each); a larger run writes only report.txt "
+                  "and results.json, from a compact table and records.jsonl")
+      ->check(CLI::Range(size_t{0}, size_t{100'000'000}))
+      ->default_val(200'000);
   sub->add_option("--mem", o->mem,
                   "Both sides' buffers: host, or cuda (GPUDirect: each agent's GPU nearest the NIC; waived where "
                   "there is no GPU); GPU latency needs send_lat or write_imm_lat")

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -84,7 +87,7 @@ class Run {
  public:
   Run(const CoordinatorOptions& opt) : opt_(opt), slots_(std::max<uint32_t>(opt.parallel, 1)) {}
 
-  Result<reports::Results> go();
+  Result<CoordinatorRun> go();
 
  private:
   void say(std::string_view line) {
@@ -112,9 +115,44 @@ class Run {
 
   std::mutex state_mutex_;
   std::map<size_t, std::string> gone_;  // agent -> "agent X unreachable since round k"
-  std::vector<reports::Record> records_;
+  std::vector<reports::Record> records_;  // while they fit in opt_.keep_records
+  bool records_dropped_ = false;
+  reports::RecordTable table_;
+  std::map<std::pair<const reports::RailInfo*, size_t>, uint32_t> end_hint_;  // (rail, member) -> end id
+  std::ofstream records_file_;
+  std::string records_file_error_;
   std::vector<std::string> notes_;
+
+  void keep(const reports::RailInfo& rail, size_t client, size_t server, std::vector<reports::Record> records);
 };
+
+// Under state_mutex_: the pair's records into the table, the records file and, while they
+// fit, memory.
+void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std::vector<reports::Record> records) {
+  for (const reports::Record& rec : records) {
+    uint32_t& src = end_hint_.try_emplace({&rail, client}, UINT32_MAX).first->second;
+    uint32_t& dst = end_hint_.try_emplace({&rail, server}, UINT32_MAX).first->second;
+    src = table_.intern_end(rec.src, src);
+    dst = table_.intern_end(rec.dst, dst);
+    table_.add(rec, src, dst);
+    if (records_file_.is_open() && records_file_error_.empty()) {
+      records_file_ << reports::to_json(rec).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+    }
+  }
+  if (records_file_.is_open() && records_file_error_.empty() && !records_file_.flush()) {
+    records_file_error_ = fmt::format("writing {} failed ({}): the records after {} are lost", opt_.records_path,
+                                      std::strerror(errno), table_.size() - records.size());
+  }
+  if (records_dropped_) return;
+  if (opt_.records_path.empty() || records_.size() + records.size() <= opt_.keep_records) {
+    std::ranges::move(records, std::back_inserter(records_));
+    return;
+  }
+  records_dropped_ = true;
+  std::vector<reports::Record>().swap(records_);
+  say(fmt::format("more than {} records: keeping them in {} and a compact table only (--keep-records)",
+                  opt_.keep_records, opt_.records_path));
+}
 
 Result<std::vector<std::string>> Run::agent_addresses() const {
   if (!opt_.agents.empty()) return opt_.agents;
@@ -394,7 +432,7 @@ void Run::run_rail(const reports::RailInfo& rail) {
           line.pop_back();
           say(line);
           std::lock_guard lock(state_mutex_);
-          records_.insert(records_.end(), pair_records.begin(), pair_records.end());
+          keep(rail, round[i].client, round[i].server, std::move(pair_records));
         }
       });
     }
@@ -407,8 +445,9 @@ void Run::run_rail(const reports::RailInfo& rail) {
   }
 }
 
-Result<reports::Results> Run::go() {
-  reports::Results out;
+Result<CoordinatorRun> Run::go() {
+  CoordinatorRun run;
+  reports::Results& out = run.results;
   out.meta.started = reports::utc_now();
   out.meta.railcheck_version = std::string(build_info().version);
   out.meta.git_commit = std::string(build_info().git_commit);
@@ -466,10 +505,22 @@ Result<reports::Results> Run::go() {
     }
   }
 
+  if (!opt_.records_path.empty()) {
+    records_file_.open(opt_.records_path, std::ios::binary | std::ios::trunc);
+    if (!records_file_) {
+      return fail_errno(fmt::format("open {}", opt_.records_path), errno, "give a writable report folder (-o)");
+    }
+  }
+  size_t planned = 0;
+  for (const auto& rail : out.rails) {
+    planned += pair_count(opt_.pattern, static_cast<uint32_t>(rail.members.size()));
+  }
+  table_.reserve(planned * opt_.tests.size());
   {
     std::vector<std::jthread> rails;
     for (const auto& rail : out.rails) rails.emplace_back([this, &rail] { run_rail(rail); });
   }
+  if (!records_file_error_.empty()) notes_.push_back(records_file_error_);
 
   // Records in a stable order: rail order, then round, client, test, size.
   std::map<std::string, size_t> rail_index;
@@ -481,9 +532,11 @@ Result<reports::Results> Run::go() {
            std::tuple(rail_index[b.rail], b.round, b.src.node, test_index[b.test], b.size_bytes);
   });
   out.records = std::move(records_);
+  run.complete = !records_dropped_;
+  run.table = std::move(table_);
   for (auto& n : notes_) out.notes.push_back(std::move(n));
   out.meta.finished = reports::utc_now();
-  return out;
+  return run;
 }
 
 }  // namespace
@@ -506,7 +559,7 @@ Result<std::vector<std::string>> resolve_all(const std::string& name) {
   return std::vector<std::string>(ips.begin(), ips.end());
 }
 
-Result<reports::Results> run_coordinator(const CoordinatorOptions& options) {
+Result<CoordinatorRun> run_coordinator(const CoordinatorOptions& options) {
   if (options.agents.empty() && options.discover.empty()) {
     return fail(Errc::kInvalidArgument, "no agents: give --agents HOST:PORT,... or --discover NAME");
   }

@@ -17,6 +17,7 @@
 
 #include "common/error.hpp"
 #include "pods/schedule.hpp"
+#include "reports/record_table.hpp"
 #include "reports/results.hpp"
 #include "verbs/spec.hpp"
 
@@ -42,13 +43,28 @@ struct CoordinatorOptions {
   double test_timeout_s = 10;    // a test with no progress for this long fails
   double pair_timeout_s = 600;   // hard limit on one test of one pair
   uint32_t parallel = 64;        // pairs running at once, over all rails
+  // Every record as it arrives, one JSON object per line (flushed per pair, so a run that dies
+  // leaves what it had); empty: none.
+  std::string records_path;
+  // With records_path: the most records kept in memory for the reports (about 1.4 KiB each);
+  // a larger run keeps only the table and the file.
+  size_t keep_records = 200'000;
   // Terminal lines as the run goes (progress, one per finished pair); empty: silent.
   std::function<void(std::string_view)> progress;
 };
 
+struct CoordinatorRun {
+  // Every record (sorted: rail, round, client, test, size) when `complete`; otherwise the
+  // run without its records (meta, nodes, rails, notes), whose records are in the table and
+  // the records file.
+  reports::Results results;
+  reports::RecordTable table;  // every record, compact, in arrival order (the file's order)
+  bool complete = true;
+};
+
 // Runs everything. An Error means nothing could be run (no agent, no rail, bad token on every
-// agent): exit code 2. Otherwise the results, possibly full of failed records.
-Result<reports::Results> run_coordinator(const CoordinatorOptions& options);
+// agent): exit code 2. Otherwise the run, possibly full of failed records.
+Result<CoordinatorRun> run_coordinator(const CoordinatorOptions& options);
 
 // The agents behind a DNS name (every A record), sorted; errors name the name and resolver error.
 Result<std::vector<std::string>> resolve_all(const std::string& name);

@@ -107,3 +107,17 @@ Schedule make_schedule(Pattern pattern, uint32_t n) {
 }
 
 }  // namespace railcheck::pods
+
+namespace railcheck::pods {
+
+size_t pair_count(Pattern pattern, uint32_t n) noexcept {
+  if (n < 2) return 0;
+  switch (pattern) {
+    case Pattern::kAllPairs: return size_t{n} * (n - 1) / 2;
+    case Pattern::kRing: return n == 2 ? 1 : n;
+    case Pattern::kPairs: return n / 2;
+  }
+  return 0;
+}
+
+}  // namespace railcheck::pods

@@ -37,5 +37,7 @@ struct Schedule {
 
 // The schedule for n members (n < 2: no rounds).
 Schedule make_schedule(Pattern pattern, uint32_t n);
+// make_schedule(pattern, n).pair_count(), without making it.
+size_t pair_count(Pattern pattern, uint32_t n) noexcept;
 
 }  // namespace railcheck::pods

@@ -16,6 +16,7 @@ namespace railcheck::reports {
 // The test as reports name it: the test, plus "_bidir" and the memory ("_cuda") when not the
 // plain host-to-host run: "write_bw", "write_bw_bidir", "write_bw_cuda", "read_bw_cuda-host".
 std::string test_label(const Record& r);
+std::string test_label(std::string_view test, bool bidir, std::string_view src_mem, std::string_view dst_mem);
 // "gpu-a1 -> gpu-a2".
 std::string pair_name(const Record& r);
 // "2 B", "64 KiB", "1 MiB".
@@ -34,11 +35,6 @@ bool headline_value(const Record& r, double& value);
 // of a bandwidth test, the smallest of a latency test (per rail, pair of ends and label).
 std::vector<bool> gate_flags(const std::vector<Record>& records);
 
-// Rails in report order: the run's rails, then any rail only the records name.
-std::vector<std::string> rail_names(const Results& results);
-// A rail's nodes in report order: its members, then nodes only the records name.
-std::vector<std::string> rail_nodes(const Results& results, std::string_view rail);
-
 // One test of one rail at its gated size.
 struct TestRow {
   std::string label;
@@ -49,6 +45,7 @@ struct TestRow {
   double min = 0, median = 0, max = 0;  // Gb/s (bandwidth) or p50 us (latency), over `measured`
   double p99_median = 0;             // latency only: the median of the pairs' p99
   const Record* worst = nullptr;     // the most severe verdict, then the worst figure
+  size_t worst_row = SIZE_MAX;       // the same as a row of the table it was computed from
 };
 
 struct RailSummary {

@@ -1,18 +1,24 @@
-// judge(): the gates, the outliers and the likely causes. docs/report-schema.md ("Verdicts")
-// describes the rules in words; tests/reports/judge_test.cpp pins each one.
+// judge(): the gates, the outliers and the likely causes, over a RecordTable (a run's records
+// in compact form), so the coordinator can judge millions of pairs in little memory.
+// docs/report-schema.md ("Verdicts") describes the rules in words; tests/reports/judge_test.cpp
+// pins each one.
 #include "reports/judge.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
-#include <tuple>
+#include <unordered_map>
 
 #include "reports/analysis.hpp"
+#include "reports/record_table.hpp"
 
 namespace railcheck::reports {
 namespace {
+
+using Row = RecordTable::Row;
 
 // What one check found: the verdict it asks for and why.
 struct Finding {
@@ -20,41 +26,42 @@ struct Finding {
   std::string reason;
 };
 
-using GroupKey = std::tuple<std::string, std::string, uint64_t, uint32_t>;  // rail, label, size, qps
+// Rows are compared with their rail's median for the same test, size and QP count (shape).
+uint64_t group_key(const Row& r) {
+  return uint64_t{r.rail} << 32 | uint64_t{r.label} << 16 | r.shape;
+}
 
-GroupKey group_key(const Record& r) { return {r.rail, test_label(r), r.size_bytes, r.qps}; }
-
-bool has_figures(const Record& r) { return r.is_latency() ? r.latency_us.has_value() : r.bandwidth.has_value(); }
-
-// The rail medians every outlier check compares with, over records with figures.
-std::map<GroupKey, double> group_medians(const std::vector<Record>& records, const Profile& p) {
-  std::map<GroupKey, std::vector<double>> values;
-  for (const Record& r : records) {
-    double v = 0;
-    if (r.verdict == Verdict::kWaived || !r.error.empty() || !headline_value(r, v)) continue;
-    values[group_key(r)].push_back(v);
-  }
-  std::map<GroupKey, double> medians;
-  for (auto& [key, v] : values) {
-    if (v.size() >= p.outlier_min_pairs) medians[key] = median(v);
-  }
+// The rail medians every outlier check compares with, over rows with figures.
+std::unordered_map<uint64_t, double> group_medians(const RecordTable& t, const Profile& p) {
+  std::unordered_map<uint64_t, double> medians;
+  for_each_group(
+      t, group_key,
+      [](size_t, const Row& r, double& v) {
+        v = r.value();
+        return r.verdict != Verdict::kWaived && !r.failed_to_run() && r.figures();
+      },
+      [&](uint64_t key, std::vector<double>& values) {
+        if (values.size() >= p.outlier_min_pairs && !values.empty()) medians[key] = median(std::move(values));
+      });
   return medians;
 }
 
-void check_bandwidth(const Record& r, const Profile& p, bool gated, std::vector<Finding>& out) {
-  const double gbps = r.bandwidth->avg_gbps;
-  if (!gated) return;
+void check_bandwidth(const RecordTable& t, const Row& r, const Profile& p, std::vector<Finding>& out) {
+  const double gbps = r.value();
+  const PairEnd& src = t.end(r.src);
+  const PairEnd& dst = t.end(r.dst);
   std::optional<double> rate;
-  if (r.src.rate_gbps && r.dst.rate_gbps) rate = std::min(*r.src.rate_gbps, *r.dst.rate_gbps);
-  else if (r.src.rate_gbps) rate = r.src.rate_gbps;
-  else if (r.dst.rate_gbps) rate = r.dst.rate_gbps;
-  const double dirs = r.bidir ? 2 : 1;
+  if (src.rate_gbps && dst.rate_gbps) rate = std::min(*src.rate_gbps, *dst.rate_gbps);
+  else if (src.rate_gbps) rate = src.rate_gbps;
+  else if (dst.rate_gbps) rate = dst.rate_gbps;
+  const bool bidir = (r.flags & RecordTable::kBidir) != 0;
+  const double dirs = bidir ? 2 : 1;
   if (p.bw_rate_fraction > 0 && rate && *rate > 0) {
     const double floor = p.bw_rate_fraction * *rate * dirs;
     if (gbps < floor) {
       out.push_back({Verdict::kFail, fmt::format("{} Gb/s < {} Gb/s ({:.2f} x {:g} Gb/s{})", gbps_text(gbps),
                                                  gbps_text(floor), p.bw_rate_fraction, *rate,
-                                                 r.bidir ? " x 2 directions" : "")});
+                                                 bidir ? " x 2 directions" : "")});
     }
   } else if (p.bw_rate_fraction > 0) {
     out.push_back({Verdict::kPass, "no port rate known: bandwidth not gated against the link"});
@@ -65,26 +72,24 @@ void check_bandwidth(const Record& r, const Profile& p, bool gated, std::vector<
   }
 }
 
-void check_latency(const Record& r, const Profile& p, bool gated, std::vector<Finding>& out) {
-  if (!gated) return;
-  const LatencyUs& l = *r.latency_us;
-  if (const double max = p.lat_p50_max_us.for_test(r.test); max > 0 && l.p50 > max) {
-    out.push_back({Verdict::kFail, fmt::format("p50 {:.2f} us > {:g} us", l.p50, max)});
+void check_latency(const RecordTable& t, const Row& r, const Profile& p, std::vector<Finding>& out) {
+  const std::string& test = t.test(r);
+  if (const double max = p.lat_p50_max_us.for_test(test); max > 0 && r.value() > max) {
+    out.push_back({Verdict::kFail, fmt::format("p50 {:.2f} us > {:g} us", r.value(), max)});
   }
-  if (const double max = p.lat_p99_max_us.for_test(r.test); max > 0 && l.p99 > max) {
-    out.push_back({Verdict::kFail, fmt::format("p99 {:.2f} us > {:g} us", l.p99, max)});
+  if (const double max = p.lat_p99_max_us.for_test(test); max > 0 && r.p99 > max) {
+    out.push_back({Verdict::kFail, fmt::format("p99 {:.2f} us > {:g} us", r.p99, max)});
   }
 }
 
-void check_outlier(const Record& r, const Profile& p, const std::map<GroupKey, double>& medians,
+void check_outlier(const Row& r, const Profile& p, const std::unordered_map<uint64_t, double>& medians,
                    std::vector<Finding>& out) {
   if (p.outlier_pct <= 0) return;
   auto it = medians.find(group_key(r));
   if (it == medians.end() || it->second <= 0) return;
   const double med = it->second;
-  double v = 0;
-  headline_value(r, v);
-  if (r.is_latency()) {
+  const double v = r.value();
+  if (r.latency()) {
     if (v > med * (1 + p.outlier_pct / 100)) {
       out.push_back({Verdict::kWarn, fmt::format("p50 {:.2f} us is {:.0f}% above the rail's median {:.2f} us", v,
                                                  (v / med - 1) * 100, med)});
@@ -97,90 +102,101 @@ void check_outlier(const Record& r, const Profile& p, const std::map<GroupKey, d
 
 // The verdict of the most severe finding; the cause lists every finding that is not a plain
 // pass, the most severe first (a pass keeps its notes, e.g. an ungated bandwidth).
-void settle(Record& r, std::vector<Finding> findings) {
+void settle(RecordTable& t, size_t i, std::vector<Finding> findings) {
+  if (findings.empty()) {
+    t.set_verdict(i, Verdict::kPass, {});
+    return;
+  }
   std::ranges::stable_sort(findings, [](const Finding& a, const Finding& b) {
     return verdict_rank(a.verdict) > verdict_rank(b.verdict);
   });
-  r.verdict = findings.empty() ? Verdict::kPass : findings.front().verdict;
-  if (verdict_rank(r.verdict) < verdict_rank(Verdict::kPass)) r.verdict = Verdict::kPass;
+  Verdict v = findings.empty() ? Verdict::kPass : findings.front().verdict;
+  if (verdict_rank(v) < verdict_rank(Verdict::kPass)) v = Verdict::kPass;
   std::vector<std::string> reasons;
   for (const Finding& f : findings) reasons.push_back(f.reason);
-  r.cause = fmt::format("{}", fmt::join(reasons, "; "));
+  t.set_verdict(i, v, fmt::format("{}", fmt::join(reasons, "; ")));
 }
 
-// Each rail's usual port rate (Gb/s): the median over its ports' rates in the records.
-using RailRates = std::map<std::string, double>;
-
-RailRates rail_rates(const std::vector<Record>& records) {
-  std::map<std::string, std::map<std::pair<std::string, std::string>, double>> ports;
-  for (const Record& r : records) {
-    for (const PairEnd* e : {&r.src, &r.dst}) {
-      if (e->rate_gbps) ports[r.rail][{e->node, e->interface}] = *e->rate_gbps;
+// Each rail's usual port rate (Gb/s): the median over its ports' rates.
+std::map<uint16_t, double> rail_rates(const RecordTable& t) {
+  std::map<uint16_t, std::map<uint32_t, double>> ports;  // rail -> port -> rate
+  std::vector<uint8_t> seen;                             // per rail, per end
+  const size_t ends = t.end_count();
+  for (const Row& r : t.rows()) {
+    if (seen.size() < (size_t{r.rail} + 1) * ends) seen.resize((size_t{r.rail} + 1) * ends, 0);
+    for (uint32_t e : {r.src, r.dst}) {
+      uint8_t& s = seen[size_t{r.rail} * ends + e];
+      if (s) continue;
+      s = 1;
+      if (const auto& rate = t.end(e).rate_gbps) ports[r.rail][t.port_of(e)] = *rate;
     }
   }
-  RailRates out;
+  std::map<uint16_t, double> out;
   for (const auto& [rail, by_port] : ports) {
     if (by_port.size() < 2) continue;
     std::vector<double> rates;
     for (const auto& [port, rate] : by_port) rates.push_back(rate);
-    out[rail] = median(rates);
+    out[rail] = median(std::move(rates));
   }
   return out;
 }
 
 // Per rail: the sentence naming the one node in every slow (warn or fail) pair, when there is
 // one and at least two slow pairs.
-std::map<std::string, std::string> common_nodes(const std::vector<Record>& records) {
+std::map<uint16_t, std::string> common_nodes(const RecordTable& t) {
   struct Slow {
-    std::set<std::pair<std::string, std::string>> pairs;
+    std::set<std::pair<uint32_t, uint32_t>> pairs;  // node ids, smaller first
     bool errors = false;
   };
-  std::map<std::string, Slow> slow;
-  for (const Record& r : records) {
+  std::map<uint16_t, Slow> slow;
+  for (const Row& r : t.rows()) {
     if (r.verdict != Verdict::kWarn && r.verdict != Verdict::kFail) continue;
     auto& s = slow[r.rail];
-    s.pairs.insert(std::minmax(r.src.node, r.dst.node));
-    s.errors = s.errors || !r.error.empty();
+    const uint32_t a = t.node_of(r.src), b = t.node_of(r.dst);
+    s.pairs.insert({std::min(a, b), std::max(a, b)});
+    s.errors = s.errors || r.failed_to_run();
   }
-  std::map<std::string, std::string> out;
+  std::map<uint16_t, std::string> out;
   for (const auto& [rail, s] : slow) {
     if (s.pairs.size() < 2) continue;
-    std::map<std::string, size_t> count;
+    std::map<uint32_t, size_t> count;
     for (const auto& [a, b] : s.pairs) {
       ++count[a];
       if (b != a) ++count[b];
     }
-    std::vector<std::string> in_all;
+    std::vector<uint32_t> in_all;
     for (const auto& [node, n] : count) {
       if (n == s.pairs.size()) in_all.push_back(node);
     }
     if (in_all.size() != 1) continue;
-    out[rail] = fmt::format("{} is in all {} {} pairs of rail {}", in_all.front(), s.pairs.size(),
-                            s.errors ? "failing" : "slow", rail);
+    out[rail] = fmt::format("{} is in all {} {} pairs of rail {}", t.node_name(in_all.front()), s.pairs.size(),
+                            s.errors ? "failing" : "slow", t.name(rail));
   }
   return out;
 }
 
-// The likely causes of one warn or fail record.
-std::vector<std::string> causes_of(const Record& r, const Profile& p, const RailRates& rates,
-                                   const std::map<std::string, std::string>& common) {
+// The likely causes of one warn or fail row.
+std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Profile& p,
+                                   const std::map<uint16_t, double>& rates,
+                                   const std::map<uint16_t, std::string>& common) {
   std::vector<std::string> causes;
   // A test that did not run says why itself; only the pattern across pairs adds to that.
-  for (const PairEnd* e : {&r.src, &r.dst}) {
-    if (!r.error.empty()) break;
-    if (e->gpu_class == "SYS" && e->mem == "cuda") {
-      causes.push_back(fmt::format("{} {}: GPU{} to {} is SYS (across CPU sockets)", e->node, e->interface,
-                                   e->gpu ? fmt::format(" {}", *e->gpu) : "", e->device.empty() ? "the NIC" : e->device));
+  for (uint32_t id : {r.src, r.dst}) {
+    if (r.failed_to_run()) break;
+    const PairEnd& e = t.end(id);
+    if (e.gpu_class == "SYS" && e.mem == "cuda") {
+      causes.push_back(fmt::format("{} {}: GPU{} to {} is SYS (across CPU sockets)", e.node, e.interface,
+                                   e.gpu ? fmt::format(" {}", *e.gpu) : "", e.device.empty() ? "the NIC" : e.device));
     }
     // The port's MTU and rate limit bandwidth; a small message's latency does not see them.
-    if (r.is_latency()) continue;
-    if (p.roce_min_mtu > 0 && e->link_layer == "Ethernet" && e->active_mtu && *e->active_mtu < p.roce_min_mtu) {
+    if (r.latency()) continue;
+    if (p.roce_min_mtu > 0 && e.link_layer == "Ethernet" && e.active_mtu && *e.active_mtu < p.roce_min_mtu) {
       causes.push_back(
-          fmt::format("{} {}: RoCE active MTU {} < {}", e->node, e->interface, *e->active_mtu, p.roce_min_mtu));
+          fmt::format("{} {}: RoCE active MTU {} < {}", e.node, e.interface, *e.active_mtu, p.roce_min_mtu));
     }
-    if (auto it = rates.find(r.rail); it != rates.end() && e->rate_gbps && *e->rate_gbps < it->second) {
-      causes.push_back(fmt::format("{} {}: link rate {:g} Gb/s, below the rail's {:g} Gb/s", e->node, e->interface,
-                                   *e->rate_gbps, it->second));
+    if (auto it = rates.find(r.rail); it != rates.end() && e.rate_gbps && *e.rate_gbps < it->second) {
+      causes.push_back(fmt::format("{} {}: link rate {:g} Gb/s, below the rail's {:g} Gb/s", e.node, e.interface,
+                                   *e.rate_gbps, it->second));
     }
   }
   if (auto it = common.find(r.rail); it != common.end()) causes.push_back(it->second);
@@ -193,39 +209,53 @@ std::vector<std::string> causes_of(const Record& r, const Profile& p, const Rail
 
 }  // namespace
 
-void judge(Results& results, const Profile& profile) {
-  results.meta.profile = profile.name;
-  auto& records = results.records;
-  const std::vector<bool> gate = gate_flags(records);
-  for (Record& r : records) {
-    if (r.verdict != Verdict::kWaived) r.verdict = Verdict::kNone;
+void judge(RecordTable& t, const Profile& profile) {
+  const std::vector<bool> gate = gate_flags(t);
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t.row(i).verdict != Verdict::kWaived) t.set_verdict(i, Verdict::kNone, {});
   }
-  const auto medians = group_medians(records, profile);
-  for (size_t i = 0; i < records.size(); ++i) {
-    Record& r = records[i];
+  const auto medians = group_medians(t, profile);
+  for (size_t i = 0; i < t.size(); ++i) {
+    const Row& r = t.row(i);
     if (r.verdict == Verdict::kWaived) continue;
-    if (!r.error.empty()) {
-      r.verdict = Verdict::kFail;
-      r.cause = r.error;
+    if (r.failed_to_run()) {
+      t.set_verdict(i, Verdict::kFail, t.error(i));
       continue;
     }
-    if (!has_figures(r)) {
-      r.verdict = Verdict::kFail;
-      r.cause = r.is_latency() ? "no latency figures recorded" : "no bandwidth figures recorded";
+    if (!r.figures()) {
+      t.set_verdict(i, Verdict::kFail, r.latency() ? "no latency figures recorded" : "no bandwidth figures recorded");
       continue;
     }
     std::vector<Finding> findings;
-    if (r.is_latency()) check_latency(r, profile, gate[i], findings);
-    else check_bandwidth(r, profile, gate[i], findings);
+    if (gate[i]) {
+      if (r.latency()) check_latency(t, r, profile, findings);
+      else check_bandwidth(t, r, profile, findings);
+    }
     check_outlier(r, profile, medians, findings);
-    settle(r, std::move(findings));
+    settle(t, i, std::move(findings));
   }
-  const RailRates rates = rail_rates(records);
-  const auto common = common_nodes(records);
-  for (Record& r : records) {
+  const auto rates = rail_rates(t);
+  const auto common = common_nodes(t);
+  for (size_t i = 0; i < t.size(); ++i) {
+    const Row& r = t.row(i);
     if (r.verdict != Verdict::kWarn && r.verdict != Verdict::kFail) continue;
-    const auto causes = causes_of(r, profile, rates, common);
-    if (!causes.empty()) r.cause += fmt::format("; likely cause: {}", fmt::join(causes, "; "));
+    const auto causes = causes_of(t, r, profile, rates, common);
+    if (!causes.empty()) {
+      t.set_verdict(i, r.verdict, fmt::format("{}; likely cause: {}", t.cause(i), fmt::join(causes, "; ")));
+    }
+  }
+}
+
+void judge(Results& results, const Profile& profile) {
+  results.meta.profile = profile.name;
+  RecordTable table;
+  table.reserve(results.records.size());
+  for (const Record& r : results.records) table.add(r);
+  judge(table, profile);
+  for (size_t i = 0; i < results.records.size(); ++i) {
+    Record& r = results.records[i];
+    r.verdict = table.row(i).verdict;
+    r.cause = table.cause(i);
   }
 }
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <system_error>
 
+#include "reports/record_table.hpp"
+
 namespace railcheck::reports {
 namespace {
 
@@ -25,6 +27,31 @@ constexpr std::array kFormats{
 };
 
 const FormatInfo& info(Format f) noexcept { return kFormats[static_cast<size_t>(f)]; }
+
+// Writes beside, then renames: a reader (node-exporter's textfile collector) never sees half a
+// file. `fill` writes the content and returns an error of its own, if any.
+template <typename Fill>
+Result<void> write_file(const std::string& path, Fill&& fill) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return fail_errno(fmt::format("open {}", tmp), errno, "give a writable folder (-o)");
+    Result<void> ok = fill(out);
+    out.close();
+    if (ok && !out) ok = fail_errno(fmt::format("write {}", tmp), errno, "is the disk full?");
+    if (!ok) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      return ok;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return fail_errno(fmt::format("rename {} to {}", tmp, path), ec.value());
+  return {};
+}
+
+constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
 
 }  // namespace
 
@@ -54,7 +81,7 @@ Result<std::vector<Format>> parse_formats(std::string_view comma_separated) {
 
 // Invalid UTF-8 in a string (from a node name, say) becomes U+FFFD rather than an exception.
 std::string render_json(const Results& results) {
-  return to_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return to_json(results).dump(2, ' ', false, kReplaceBadUtf8) + "\n";
 }
 
 std::string render(const Results& results, Format format) {
@@ -76,21 +103,53 @@ Result<std::vector<std::string>> write_reports(const Results& results, const std
   std::vector<std::string> written;
   for (Format f : formats) {
     const std::string path = (std::filesystem::path(dir) / file_name(f)).string();
-    // Write beside, then rename: a reader (node-exporter's textfile collector) never sees
-    // half a file.
-    const std::string tmp = path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) return fail_errno(fmt::format("open {}", tmp), errno, "give a writable folder (-o)");
+    auto ok = write_file(path, [&](std::ostream& out) -> Result<void> {
       out << render(results, f);
-      out.close();
-      if (!out) return fail_errno(fmt::format("write {}", tmp), errno, "is the disk full?");
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) return fail_errno(fmt::format("rename {} to {}", tmp, path), ec.value());
+      return {};
+    });
+    if (!ok) return std::unexpected(ok.error());
     written.push_back(path);
   }
   return written;
+}
+
+Result<void> write_results_streamed(const Results& head, const RecordTable& table, const std::string& records_jsonl,
+                                    const std::string& path) {
+  // The head's document with a marker where the records go, cut there.
+  nlohmann::json doc = to_json(head);
+  doc["records"] = "\x01records\x01";
+  const std::string text = doc.dump(2, ' ', false, kReplaceBadUtf8);
+  const std::string marker = "\"\\u0001records\\u0001\"";
+  const size_t at = text.find(marker);
+  if (at == std::string::npos) return fail(Errc::kProtocol, "results document: no place for the records");
+
+  std::ifstream in(records_jsonl, std::ios::binary);
+  if (!in) return fail_errno(fmt::format("open {}", records_jsonl), errno, "the coordinator writes it beside the reports");
+  return write_file(path, [&](std::ostream& out) -> Result<void> {
+    out << std::string_view(text).substr(0, at) << "[";
+    std::string line;
+    size_t row = 0;
+    for (; std::getline(in, line); ++row) {
+      if (row >= table.size()) {
+        return fail(Errc::kProtocol, fmt::format("{} has more records than the run's {}", records_jsonl, table.size()));
+      }
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        return fail(Errc::kProtocol, fmt::format("{} line {}: not a JSON record", records_jsonl, row + 1));
+      }
+      j["verdict"] = to_string(table.row(row).verdict);
+      j["cause"] = table.cause(row);
+      // Indented as render_json() would: a record is two levels deep.
+      std::string rec = j.dump(2, ' ', false, kReplaceBadUtf8);
+      for (size_t p = rec.find('\n'); p != std::string::npos; p = rec.find('\n', p + 5)) rec.replace(p, 1, "\n    ");
+      out << (row == 0 ? "\n    " : ",\n    ") << rec;
+    }
+    if (row != table.size()) {
+      return fail(Errc::kProtocol, fmt::format("{} has {} records, the run {}", records_jsonl, row, table.size()));
+    }
+    out << (row == 0 ? "]" : "\n  ]") << std::string_view(text).substr(at + marker.size()) << "\n";
+    return {};
+  });
 }
 
 bool any_failed(const Results& results) {

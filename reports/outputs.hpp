@@ -14,6 +14,8 @@
 
 namespace railcheck::reports {
 
+class RecordTable;
+
 enum class Format { kTerminal, kJson, kJunit, kHtml, kPrometheus };
 
 std::string_view to_string(Format f) noexcept;          // "terminal", "json", "junit", "html", "prometheus"
@@ -28,6 +30,9 @@ std::string render(const Results& results, Format format);
 
 // One reporter each (render() dispatches to them).
 std::string render_terminal(const Results& results);   // reports/terminal_report.cpp
+// The same from a table of the records (a run too large to hold them); `head` gives the meta,
+// nodes, rails and notes, and its records are not read.
+std::string render_terminal(const Results& head, const RecordTable& table);
 std::string render_json(const Results& results);       // the results document itself
 std::string render_junit(const Results& results);      // reports/junit_report.cpp
 std::string render_html(const Results& results);       // reports/html_report.cpp
@@ -39,6 +44,14 @@ std::string render_prometheus(const Results& results);
 // Writes one file per format into `dir` (created if missing); returns the paths written.
 Result<std::vector<std::string>> write_reports(const Results& results, const std::string& dir,
                                                std::span<const Format> formats);
+
+// results.json of a run too large to hold its records: `head` (meta, nodes, rails, notes; its
+// records are not read) and the records read back one line at a time from `records_jsonl`
+// (JSON Lines, in the table's row order, as the coordinator wrote them), each with its verdict
+// and cause from the judged `table`. The same document render_json() gives for the same
+// records, in little memory.
+Result<void> write_results_streamed(const Results& head, const RecordTable& table, const std::string& records_jsonl,
+                                    const std::string& path);
 
 // True when any record failed: the run's exit code is 1.
 bool any_failed(const Results& results);

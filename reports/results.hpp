@@ -44,6 +44,8 @@ struct PairEnd {
   std::string gpu_class;                   // PIX | PXB | PHB | NODE | SYS; empty: unknown
   std::string mem_registration;            // how the buffer was registered: ibv_reg_mr | dmabuf | peermem
   std::string mem_note;                    // GPU: why the other registration path was not used
+
+  bool operator==(const PairEnd&) const = default;
 };
 
 struct LatencyUs {

@@ -10,6 +10,7 @@
 
 #include "reports/analysis.hpp"
 #include "reports/outputs.hpp"
+#include "reports/record_table.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -48,7 +49,7 @@ std::string figure(double v, bool latency) { return latency ? fmt::format("{:.2f
 
 std::string verdict_text(Verdict v) { return v == Verdict::kNone ? "unjudged" : std::string(to_string(v)); }
 
-void header(const Results& r, const std::vector<RailSummary>& rails, std::string& out) {
+void header(const Results& r, const RecordTable& t, const std::vector<RailSummary>& rails, std::string& out) {
   const auto& m = r.meta;
   size_t unreachable = 0;
   for (const NodeInfo& n : r.nodes) unreachable += n.reachable ? 0 : 1;
@@ -57,7 +58,7 @@ void header(const Results& r, const std::vector<RailSummary>& rails, std::string
   out += fmt::format("railcheck report: {} run, {} node(s){}, {} rail(s), {} pair(s), {} record(s)\n",
                      m.mode.empty() ? "a" : m.mode, r.nodes.size(),
                      unreachable ? fmt::format(" ({} unreachable)", unreachable) : "", rails.size(), pairs,
-                     r.records.size());
+                     t.size());
   std::vector<std::string> facts;
   if (!m.started.empty()) facts.push_back(fmt::format("{} .. {}", m.started, m.finished.empty() ? "?" : m.finished));
   if (!m.railcheck_version.empty()) {
@@ -70,7 +71,7 @@ void header(const Results& r, const std::vector<RailSummary>& rails, std::string
          "  smallest (p99: the pairs' median); worst pair: the most severe verdict, then the worst figure\n";
 }
 
-void rail_block(const RailSummary& s, std::string& out) {
+void rail_block(const RecordTable& table, const RailSummary& s, std::string& out) {
   std::string by = s.info && !s.info->grouped_by.empty() ? fmt::format(" (by {})", s.info->grouped_by) : "";
   std::string counts = fmt::format("{} pass, {} warn, {} fail, {} waived", s.pass, s.warn, s.fail, s.waived);
   if (s.unjudged) counts += fmt::format(", {} unjudged", s.unjudged);
@@ -84,9 +85,10 @@ void rail_block(const RailSummary& s, std::string& out) {
                      "max", "p99", "worst pair");
   for (const TestRow& t : s.tests) {
     std::string worst;
-    if (t.worst != nullptr) {
-      worst = pair_name(*t.worst);  // the verdict only when it says something: all pass otherwise
-      if (t.worst->verdict != Verdict::kPass) worst += fmt::format(" ({})", verdict_text(t.worst->verdict));
+    if (t.worst_row != SIZE_MAX) {
+      worst = table.pair_name(t.worst_row);  // the verdict only when it says something: all pass otherwise
+      const Verdict v = table.row(t.worst_row).verdict;
+      if (v != Verdict::kPass) worst += fmt::format(" ({})", verdict_text(v));
     }
     const bool any = t.measured > 0;
     out += fmt::format("  {:<16} {:>8} {:>5} {:>8} {:>8} {:>8} {:>8}  {}\n", fit(t.label, 16), size_text(t.size_bytes),
@@ -98,32 +100,34 @@ void rail_block(const RailSummary& s, std::string& out) {
 
 // Records of one verdict, grouped per rail, pair and test: one entry with the sizes it
 // covers and the cause at the first of them.
-void verdict_section(const Results& r, Verdict v, std::string_view title, std::string& out) {
+void verdict_section(const RecordTable& t, Verdict v, std::string_view title, std::string& out) {
   struct Group {
-    const Record* first;
+    size_t first;
     std::vector<uint64_t> sizes;
   };
-  std::vector<std::tuple<std::string, std::string, std::string, std::string>> order;
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, Group> groups;
-  for (const Record& rec : r.records) {
-    if (rec.verdict != v) continue;
-    auto key = std::tuple(rec.rail, rec.src.node, rec.dst.node, test_label(rec));
-    auto [it, fresh] = groups.try_emplace(key, Group{&rec, {}});
+  using Key = std::tuple<uint16_t, uint32_t, uint32_t, uint16_t>;  // rail, source node, destination node, label
+  std::vector<Key> order;
+  std::map<Key, Group> groups;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const RecordTable::Row& row = t.row(i);
+    if (row.verdict != v) continue;
+    const Key key{row.rail, t.node_of(row.src), t.node_of(row.dst), row.label};
+    auto [it, fresh] = groups.try_emplace(key, Group{i, {}});
     if (fresh) order.push_back(key);
-    it->second.sizes.push_back(rec.size_bytes);
+    it->second.sizes.push_back(t.size_bytes(row));
   }
   if (groups.empty()) return;
   out += fmt::format("\n{} ({})\n", title, groups.size());
   for (const auto& key : order) {
     const Group& g = groups.at(key);
-    const Record& rec = *g.first;
+    const RecordTable::Row& row = t.row(g.first);
     std::vector<std::string> sizes;
     for (uint64_t s : g.sizes) sizes.push_back(size_text(s));
-    const std::string head = fmt::format("{} {} {} {}", fit(rec.rail, 16), fit(pair_name(rec), 40),
-                                         fit(test_label(rec), 18), fmt::join(sizes, ", "));
+    const std::string head = fmt::format("{} {} {} {}", fit(t.name(row.rail), 16), fit(t.pair_name(g.first), 40),
+                                         fit(t.name(row.label), 18), fmt::join(sizes, ", "));
     out += "  " + wrap(head, 2, 6) + "\n";
-    std::string cause = rec.cause.empty() ? "(no cause recorded)" : rec.cause;
-    if (g.sizes.size() > 1) cause = fmt::format("at {}: {}", size_text(rec.size_bytes), cause);
+    std::string cause = t.cause(g.first).empty() ? "(no cause recorded)" : std::string(t.cause(g.first));
+    if (g.sizes.size() > 1) cause = fmt::format("at {}: {}", size_text(t.size_bytes(row)), cause);
     out += "      " + wrap(cause, 6, 6) + "\n";
   }
 }
@@ -147,13 +151,20 @@ void nodes_and_notes(const Results& r, std::string& out) {
 }  // namespace
 
 std::string render_terminal(const Results& results) {
-  const auto rails = summarize_rails(results);
+  RecordTable table;
+  table.reserve(results.records.size());
+  for (const Record& r : results.records) table.add(r);
+  return render_terminal(results, table);
+}
+
+std::string render_terminal(const Results& results, const RecordTable& table) {
+  const auto rails = summarize_rails(table, results.rails, results.meta.tests);
   std::string out;
-  header(results, rails, out);
-  for (const auto& s : rails) rail_block(s, out);
-  verdict_section(results, Verdict::kFail, "failures", out);
-  verdict_section(results, Verdict::kWarn, "warnings", out);
-  verdict_section(results, Verdict::kWaived, "waived", out);
+  header(results, table, rails, out);
+  for (const auto& s : rails) rail_block(table, s, out);
+  verdict_section(table, Verdict::kFail, "failures", out);
+  verdict_section(table, Verdict::kWarn, "warnings", out);
+  verdict_section(table, Verdict::kWaived, "waived", out);
   nodes_and_notes(results, out);
   std::vector<std::string> failing;
   for (const auto& s : rails) {

@@ -80,6 +80,14 @@ std::map<std::pair<std::string, std::string>, std::multiset<std::pair<std::strin
   return out;
 }
 
+size_t lines_of(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  EXPECT_TRUE(in) << "no " << file;
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.empty() ? 0 : 1;
+  return n;
+}
+
 TEST_F(ClusterLab, AllPairsOnEveryRailEveryPairOnce) {
   const std::string out = (dir_ / "all").string();
   auto r = run_command(coordinator("--tests write_lat,write_bw -n 100 --timeout 20 --profile lab -o " + out));
@@ -114,6 +122,46 @@ TEST_F(ClusterLab, AllPairsOnEveryRailEveryPairOnce) {
   // Progress: one line per round of each rail and one per pair.
   EXPECT_NE(r.err.find("round 1/"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("-> "), std::string::npos) << r.err;
+  // Every record also went to records.jsonl as it arrived.
+  EXPECT_EQ(lines_of(dir_ / "all" / "records.jsonl"), res["records"].size());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "all" / "junit.xml"));
+}
+
+TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {
+  // Three records in memory at most: the run goes on with the compact table and the records
+  // file, and results.json and report.txt come from those.
+  const std::string out = (dir_ / "large").string();
+  auto r = run_command(coordinator("--tests write_lat -n 50 --timeout 20 --profile lab --keep-records 3 -o " + out));
+  EXPECT_NE(r.err.find("more than 3 records"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("more than --keep-records 3: junit.xml, report.html and metrics.prom are not written"),
+            std::string::npos)
+      << r.out;
+  const json res = results("large");
+  const size_t n = map_.pods.size();
+  const size_t rails = map_.pods[0].rails.size();
+  ASSERT_EQ(res["records"].size(), rails * n * (n - 1) / 2) << r.out;
+  EXPECT_EQ(lines_of(dir_ / "large" / "records.jsonl"), res["records"].size());
+  EXPECT_EQ(res["meta"]["profile"], "lab");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "large" / "report.txt"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "large" / "junit.xml"));
+  bool any_fail = false;
+  for (const json& rec : res["records"]) {
+    EXPECT_TRUE(rec["verdict"] == "pass" || rec["verdict"] == "warn" || rec["verdict"] == "fail") << rec.dump();
+    if (rec["error"] == "") EXPECT_GT(rec["latency_us"]["p50"].get<double>(), 0) << rec.dump();
+    else EXPECT_EQ(rec["verdict"], "fail") << rec.dump();
+    any_fail = any_fail || rec["verdict"] == "fail";
+  }
+  EXPECT_EQ(r.exit_code, any_fail ? 1 : 0) << r.out << r.err;
+  // The verdicts are those `railcheck report` gives the same records, judged in full.
+  const std::string again = (dir_ / "large-again").string();
+  auto rep = run_command(kBin + " report " + out + "/results.json --profile lab --format json -o " + again);
+  EXPECT_EQ(rep.exit_code, any_fail ? 1 : 0) << rep.out << rep.err;
+  const json rejudged = results("large-again");
+  ASSERT_EQ(rejudged["records"].size(), res["records"].size());
+  for (size_t i = 0; i < res["records"].size(); ++i) {
+    EXPECT_EQ(rejudged["records"][i]["verdict"], res["records"][i]["verdict"]) << i;
+    EXPECT_EQ(rejudged["records"][i]["cause"], res["records"][i]["cause"]) << i;
+  }
 }
 
 TEST_F(ClusterLab, AnAgentKilledMidRunFailsOnlyItsPairs) {

@@ -79,6 +79,13 @@ TEST(Schedule, FewerThanTwoMembersHaveNothingToDo) {
   }
 }
 
+TEST(Schedule, PairCountWithoutMakingTheSchedule) {
+  for (Pattern p : {Pattern::kAllPairs, Pattern::kRing, Pattern::kPairs}) {
+    for (uint32_t n = 0; n <= 65; ++n) EXPECT_EQ(pair_count(p, n), make_schedule(p, n).pair_count()) << to_string(p) << " n=" << n;
+  }
+  EXPECT_EQ(pair_count(Pattern::kAllPairs, 1024), 523'776u);
+}
+
 TEST(Schedule, PatternNamesRoundTrip) {
   for (Pattern p : {Pattern::kAllPairs, Pattern::kRing, Pattern::kPairs}) EXPECT_EQ(*parse_pattern(to_string(p)), p);
   auto bad = parse_pattern("mesh");

@@ -1,0 +1,195 @@
+// RecordTable: what it interns and keeps, and that judging or summarizing a table gives what
+// the Results-level functions give (those are built on it; judge_test and the golden files pin
+// the rules themselves).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "report_fixtures.hpp"
+#include "reports/outputs.hpp"
+#include "reports/record_table.hpp"
+
+namespace railcheck::reports {
+namespace {
+
+using testing::bw_record;
+using testing::lat_record;
+
+TEST(RecordTable, InternsEachEndOnceAndKeepsTheFacts) {
+  RecordTable t;
+  const size_t a = t.add(bw_record("n1", "n2", 380));
+  const size_t b = t.add(bw_record("n1", "n3", 370));
+  EXPECT_EQ(t.row(a).src, t.row(b).src);  // n1 net1, the same facts
+  EXPECT_NE(t.row(a).dst, t.row(b).dst);
+  EXPECT_EQ(t.end_count(), 3u);
+  EXPECT_EQ(t.node_count(), 3u);
+  EXPECT_EQ(t.end(t.row(b).dst).node, "n3");
+  EXPECT_EQ(t.end(t.row(b).dst).rate_gbps, 400);
+
+  Record other_mem = bw_record("n1", "n2", 300);
+  other_mem.src.mem = "cuda";  // another end (the memory differs), the same node and port
+  const size_t c = t.add(other_mem);
+  EXPECT_NE(t.row(c).src, t.row(a).src);
+  EXPECT_EQ(t.node_of(t.row(c).src), t.node_of(t.row(a).src));
+  EXPECT_EQ(t.port_of(t.row(c).src), t.port_of(t.row(a).src));
+  EXPECT_EQ(t.end_count(), 4u);
+  EXPECT_EQ(t.name(t.row(c).label), "write_bw_cuda-host");
+  EXPECT_EQ(t.test(t.row(c)), "write_bw");
+}
+
+TEST(RecordTable, KeepsTheHeadlineFiguresErrorsAndVerdicts) {
+  RecordTable t;
+  Record lat = lat_record("a", "b", "read_lat", 4.25);
+  lat.verdict = Verdict::kWaived;
+  lat.cause = "no GPU";
+  Record failed = bw_record("a", "c", 0, 65536, "rail-2");
+  failed.bandwidth.reset();
+  failed.error = "agent c unreachable since round 2";
+  const size_t i = t.add(lat);
+  const size_t j = t.add(failed);
+
+  EXPECT_TRUE(t.row(i).latency());
+  EXPECT_TRUE(t.row(i).figures());
+  EXPECT_DOUBLE_EQ(t.row(i).value(), 4.25);
+  EXPECT_FLOAT_EQ(t.row(i).p99, 4.25f * 1.5f);
+  EXPECT_EQ(t.row(i).verdict, Verdict::kWaived);
+  EXPECT_EQ(t.cause(i), "no GPU");
+  EXPECT_EQ(t.error(i), "");
+  EXPECT_EQ(t.size_bytes(t.row(i)), 2u);
+
+  EXPECT_FALSE(t.row(j).latency());
+  EXPECT_FALSE(t.row(j).figures());
+  EXPECT_TRUE(t.row(j).failed_to_run());
+  EXPECT_EQ(t.error(j), "agent c unreachable since round 2");
+  EXPECT_EQ(t.size_bytes(t.row(j)), 65536u);
+  EXPECT_EQ(t.name(t.row(j).rail), "rail-2");
+  ASSERT_EQ(t.rail_ids().size(), 2u);
+  EXPECT_EQ(t.name(t.rail_ids()[0]), "r");
+
+  t.set_verdict(i, Verdict::kPass, "");
+  EXPECT_EQ(t.cause(i), "");
+  t.set_verdict(j, Verdict::kFail, "again");
+  EXPECT_EQ(t.cause(j), "again");
+}
+
+TEST(RecordTable, GatesEachPairAtItsOwnSize) {
+  RecordTable t;
+  t.add(bw_record("a", "b", 100, 65536));
+  t.add(bw_record("a", "b", 380, 1 << 20));
+  t.add(bw_record("a", "c", 100, 65536));  // this pair ran one size: it is gated there
+  t.add(lat_record("a", "b", "write_lat", 2, 2));
+  t.add(lat_record("a", "b", "write_lat", 3, 4096));
+  EXPECT_EQ(gate_flags(t), (std::vector<bool>{false, true, true, true, false}));
+}
+
+TEST(RecordTable, JudgingTheTableIsJudgingTheResults) {
+  // The judged fixture (every verdict kind and cause) from a table, row by row.
+  const Results expected = testing::judged_cluster();
+  Results raw = testing::cluster();
+  RecordTable t;
+  for (const Record& r : raw.records) t.add(r);
+  judge(t, *load_profile("default"));
+  ASSERT_EQ(t.size(), expected.records.size());
+  size_t not_pass = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    EXPECT_EQ(t.row(i).verdict, expected.records[i].verdict) << "record " << i;
+    EXPECT_EQ(t.cause(i), expected.records[i].cause) << "record " << i;
+    not_pass += t.row(i).verdict != Verdict::kPass ? 1 : 0;
+  }
+  EXPECT_GT(not_pass, 0u);  // the fixture has warnings and failures to get right
+}
+
+TEST(RecordTable, SummarizesPairsNodesAndTestsPerRail) {
+  Results res;
+  res.meta.tests = {"write_lat", "write_bw"};
+  res.rails.push_back({.name = "r", .grouped_by = "network", .members = {{.node = "z", .interface = "net1", .ip = ""}},
+                       .missing_nodes = {}});
+  res.records = {bw_record("a", "b", 380), bw_record("b", "a", 370), bw_record("a", "c", 100),
+                 lat_record("a", "b", "write_lat", 2.0), lat_record("a", "c", "write_lat", 3.0)};
+  res.records[2].verdict = Verdict::kFail;
+  RecordTable t;
+  for (const Record& r : res.records) t.add(r);
+  const auto rails = summarize_rails(t, res.rails, res.meta.tests);
+  ASSERT_EQ(rails.size(), 1u);
+  const RailSummary& s = rails[0];
+  EXPECT_EQ(s.info, &res.rails[0]);
+  EXPECT_EQ(s.nodes, (std::vector<std::string>{"z", "a", "b", "c"}));
+  EXPECT_EQ(s.records, 5u);
+  EXPECT_EQ(s.pairs, 3u);  // a->b, b->a, a->c
+  EXPECT_EQ(s.fail, 1u);
+  EXPECT_EQ(s.unjudged, 2u);
+  ASSERT_EQ(s.tests.size(), 2u);
+  EXPECT_EQ(s.tests[0].label, "write_lat");
+  EXPECT_TRUE(s.tests[0].latency);
+  EXPECT_DOUBLE_EQ(s.tests[0].median, 2.5);
+  EXPECT_EQ(s.tests[0].worst_row, 4u);  // the higher latency
+  EXPECT_EQ(s.tests[1].label, "write_bw");
+  EXPECT_EQ(s.tests[1].measured, 3u);
+  EXPECT_DOUBLE_EQ(s.tests[1].min, 100);
+  EXPECT_DOUBLE_EQ(s.tests[1].median, 370);
+  EXPECT_EQ(s.tests[1].worst_row, 2u);  // the failed pair
+  EXPECT_EQ(s.tests[1].worst, nullptr);
+}
+
+// A run too large to hold: the records stream to a JSON Lines file and into a table; the
+// reports come from the table and the file, and say what the in-memory path says.
+class LargeRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) / "railcheck-large-run";
+    std::filesystem::create_directories(dir_);
+    raw_ = testing::cluster();
+    std::ofstream spill(dir_ / "records.jsonl");
+    for (const Record& r : raw_.records) {
+      spill << to_json(r).dump() << "\n";
+      table_.add(r);
+    }
+    judge(table_, *load_profile("default"));
+    head_ = raw_;
+    head_.records.clear();
+    head_.meta.profile = "default";
+  }
+  std::filesystem::path dir_;
+  Results raw_, head_;
+  RecordTable table_;
+};
+
+TEST_F(LargeRun, StreamedResultsAreTheResultsDocument) {
+  const auto path = (dir_ / "results.json").string();
+  auto ok = write_results_streamed(head_, table_, (dir_ / "records.jsonl").string(), path);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  EXPECT_EQ(testing::read_text(path), render_json(testing::judged_cluster()));
+}
+
+TEST_F(LargeRun, TerminalReportFromTheTable) {
+  EXPECT_EQ(render_terminal(head_, table_), render_terminal(testing::judged_cluster()));
+}
+
+TEST_F(LargeRun, ASpillThatDisagreesWithTheTableIsAnError) {
+  std::ofstream(dir_ / "short.jsonl") << to_json(raw_.records[0]).dump() << "\n";
+  auto ok = write_results_streamed(head_, table_, (dir_ / "short.jsonl").string(), (dir_ / "r.json").string());
+  ASSERT_FALSE(ok.has_value());
+  EXPECT_NE(ok.error().message().find("has 1 records"), std::string::npos) << ok.error().message();
+
+  std::ofstream(dir_ / "bad.jsonl") << "{not json\n";
+  ok = write_results_streamed(head_, table_, (dir_ / "bad.jsonl").string(), (dir_ / "r.json").string());
+  ASSERT_FALSE(ok.has_value());
+  EXPECT_NE(ok.error().message().find("line 1: not a JSON record"), std::string::npos) << ok.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "r.json"));  // nothing half-written left behind
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "r.json.tmp"));
+
+  ok = write_results_streamed(head_, table_, (dir_ / "missing.jsonl").string(), (dir_ / "r.json").string());
+  ASSERT_FALSE(ok.has_value());
+  EXPECT_NE(ok.error().message().find("missing.jsonl"), std::string::npos);
+}
+
+TEST(Median, OddEvenAndEmpty) {
+  EXPECT_EQ(median({}), 0);
+  EXPECT_EQ(median({3, 1, 2}), 2);
+  EXPECT_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_EQ(median({5, 5, 1, 9, 9, 9}), 7);
+}
+
+}  // namespace
+}  // namespace railcheck::reports
