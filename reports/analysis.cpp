@@ -41,17 +41,6 @@ double median(std::vector<double> values) {
   return (*std::max_element(values.begin(), mid) + *mid) / 2;
 }
 
-int verdict_rank(Verdict v) noexcept {
-  switch (v) {
-    case Verdict::kNone: return 0;
-    case Verdict::kWaived: return 1;
-    case Verdict::kPass: return 2;
-    case Verdict::kWarn: return 3;
-    case Verdict::kFail: return 4;
-  }
-  return 0;
-}
-
 bool headline_value(const Record& r, double& value) {
   if (r.is_latency()) {
     if (!r.latency_us) return false;

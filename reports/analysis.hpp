@@ -26,7 +26,16 @@ std::string gbps_text(double gbps);
 // The median of the values (the mean of the middle two for an even count); 0 when empty.
 double median(std::vector<double> values);
 // Orders verdicts by severity: none < waived < pass < warn < fail.
-int verdict_rank(Verdict v) noexcept;
+constexpr int verdict_rank(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::kNone: return 0;
+    case Verdict::kWaived: return 1;
+    case Verdict::kPass: return 2;
+    case Verdict::kWarn: return 3;
+    case Verdict::kFail: return 4;
+  }
+  return 0;
+}
 // The figure a record is compared on: average Gb/s (bandwidth) or p50 us (latency); false
 // when it has none.
 bool headline_value(const Record& r, double& value);

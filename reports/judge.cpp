@@ -82,12 +82,30 @@ void check_latency(const RecordTable& t, const Row& r, const Profile& p, std::ve
   }
 }
 
-void check_outlier(const Row& r, const Profile& p, const std::unordered_map<uint64_t, double>& medians,
-                   std::vector<Finding>& out) {
+// The median a row is compared with; rows come in runs of one group, so the last one is kept.
+class MedianOf {
+ public:
+  explicit MedianOf(std::unordered_map<uint64_t, double> medians) : medians_(std::move(medians)) {}
+  std::optional<double> operator()(const Row& r) {
+    if (const uint64_t key = group_key(r); key != key_) {
+      key_ = key;
+      auto it = medians_.find(key);
+      median_ = it == medians_.end() ? std::nullopt : std::optional(it->second);
+    }
+    return median_;
+  }
+
+ private:
+  std::unordered_map<uint64_t, double> medians_;
+  uint64_t key_ = UINT64_MAX;
+  std::optional<double> median_;
+};
+
+void check_outlier(const Row& r, const Profile& p, MedianOf& median_of, std::vector<Finding>& out) {
   if (p.outlier_pct <= 0) return;
-  auto it = medians.find(group_key(r));
-  if (it == medians.end() || it->second <= 0) return;
-  const double med = it->second;
+  const std::optional<double> median = median_of(r);
+  if (!median || *median <= 0) return;
+  const double med = *median;
   const double v = r.value();
   if (r.latency()) {
     if (v > med * (1 + p.outlier_pct / 100)) {
@@ -214,7 +232,7 @@ void judge(RecordTable& t, const Profile& profile) {
   for (size_t i = 0; i < t.size(); ++i) {
     if (t.row(i).verdict != Verdict::kWaived) t.set_verdict(i, Verdict::kNone, {});
   }
-  const auto medians = group_medians(t, profile);
+  MedianOf median_of(group_medians(t, profile));
   for (size_t i = 0; i < t.size(); ++i) {
     const Row& r = t.row(i);
     if (r.verdict == Verdict::kWaived) continue;
@@ -231,7 +249,7 @@ void judge(RecordTable& t, const Profile& profile) {
       if (r.latency()) check_latency(t, r, profile, findings);
       else check_bandwidth(t, r, profile, findings);
     }
-    check_outlier(r, profile, medians, findings);
+    check_outlier(r, profile, median_of, findings);
     settle(t, i, std::move(findings));
   }
   const auto rates = rail_rates(t);

@@ -44,6 +44,16 @@ Id intern(std::string_view text, std::vector<std::string>& pool, std::unordered_
   return it->second;
 }
 
+// a == b for the short names of a record (rails, tests), without a call to memcmp: this runs
+// for every record added.
+bool same(const std::string& a, const std::string& b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // Whether row a is worse than row b: a more severe verdict, then no figures, then a worse figure.
 bool worse(const RecordTable::Row& a, const RecordTable::Row& b) {
   if (verdict_rank(a.verdict) != verdict_rank(b.verdict)) return verdict_rank(a.verdict) > verdict_rank(b.verdict);
@@ -64,7 +74,8 @@ uint32_t RecordTable::intern_end(const PairEnd& end) {
   if (fresh) {
     const uint32_t node = intern<uint32_t>(end.node, nodes_, node_ids_, "nodes");
     auto [port, new_port] = port_ids_.try_emplace(end.node + '\n' + end.interface, static_cast<uint32_t>(port_ids_.size()));
-    ends_.push_back({.facts = end, .node = node, .port = port->second});
+    const uint16_t mem = name_id(end.mem);
+    ends_.push_back({.facts = end, .node = node, .port = port->second, .mem = mem});
   }
   return it->second;
 }
@@ -82,7 +93,7 @@ uint32_t RecordTable::text_id(std::string_view text) { return intern<uint32_t>(t
 
 size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
   Row row{.src = src, .dst = dst};
-  if (last_.rail == UINT16_MAX || names_[last_.rail] != r.rail) {
+  if (last_.rail == UINT16_MAX || !same(names_[last_.rail], r.rail)) {
     last_.rail = name_id(r.rail);
     if (!is_rail_[last_.rail]) {
       is_rail_[last_.rail] = 1;
@@ -91,12 +102,14 @@ size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
   }
   row.rail = last_.rail;
   // The label (test_label()) from the test and the ends' memory.
-  if (last_.label == UINT16_MAX || names_[last_.test] != r.test || last_.bidir != r.bidir ||
-      ends_[last_.src].facts.mem != ends_[src].facts.mem || ends_[last_.dst].facts.mem != ends_[dst].facts.mem) {
+  const uint16_t src_mem = ends_[src].mem, dst_mem = ends_[dst].mem;
+  if (last_.label == UINT16_MAX || last_.bidir != r.bidir || last_.src_mem != src_mem || last_.dst_mem != dst_mem ||
+      !same(names_[last_.test], r.test)) {
     const uint16_t label = name_id(test_label(r.test, r.bidir, ends_[src].facts.mem, ends_[dst].facts.mem));
     const uint16_t test = name_id(r.test);
     label_test_[label] = test;
-    last_ = {.rail = last_.rail, .label = label, .test = test, .bidir = r.bidir, .src = src, .dst = dst};
+    last_ = {.rail = last_.rail, .label = label, .test = test, .bidir = r.bidir, .src_mem = src_mem,
+             .dst_mem = dst_mem};
   }
   row.label = last_.label;
   auto same = [&](const Shape& s) { return s.size_bytes == r.size_bytes && s.qps == r.qps; };
@@ -288,7 +301,8 @@ std::vector<RailSummary> summarize_rails(const RecordTable& t, std::span<const R
         a.max = std::ranges::max(values);
         a.median = median(std::move(values));
       });
-  for_each_group(
+  const bool any_latency = std::ranges::any_of(by_test, [](const auto& kv) { return kv.second.latency; });
+  if (any_latency) for_each_group(
       t, test_key,
       [&](size_t i, const RecordTable::Row& r, double& v) {
         v = r.p99;

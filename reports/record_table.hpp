@@ -99,6 +99,7 @@ class RecordTable {
     PairEnd facts;
     uint32_t node = 0;
     uint32_t port = 0;
+    uint16_t mem = 0;  // name id of facts.mem
   };
   uint16_t name_id(std::string_view name);
   uint32_t text_id(std::string_view text);
@@ -129,7 +130,7 @@ class RecordTable {
     uint16_t label = UINT16_MAX;
     uint16_t test = 0;
     bool bidir = false;
-    uint32_t src = 0, dst = 0;  // ends whose memory gave the label
+    uint16_t src_mem = 0, dst_mem = 0;
   } last_;
 };
 
