@@ -9,7 +9,6 @@
 #include <memory>
 
 #include "cli/command.hpp"
-#include "common/build_info.hpp"
 #include "cli/device_choice.hpp"
 #include "cli/map_inputs.hpp"
 #include "gpudirect/memory.hpp"
@@ -88,13 +87,8 @@ int report_waived(const TestOptions& o, const verbs::RunSpec& spec, const char* 
     // The results shape of a run, with one waived record per size: a pipeline reads a waived
     // test like any other (verdict and cause), and `railcheck report` re-renders it.
     reports::Results res;
-    res.meta.mode = "single";
-    res.meta.finished = reports::utc_now();
-    res.meta.railcheck_version = std::string(build_info().version);
-    res.meta.git_commit = std::string(build_info().git_commit);
-    const std::string test = verbs::test_name(spec.kind, spec.op);
-    res.meta.tests = {test};
-    res.meta.spec = verbs::to_json(spec);
+    res.meta = reports::single_run_meta(spec);
+    const std::string test = res.meta.tests.front();
     for (uint64_t size : spec.sizes_bytes) {
       reports::Record r;
       r.rail = !o.device.rail.empty() ? o.device.rail : (!o.device.netdev.empty() ? o.device.netdev : o.device.device);

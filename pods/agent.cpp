@@ -41,11 +41,6 @@ void reply(httplib::Response& res, int status, const json& body) {
 
 void reply_error(httplib::Response& res, const RequestError& e) { reply(res, e.status, error_body(e)); }
 
-bool is_ipv4(const std::string& s) {
-  in_addr a{};
-  return ::inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-
 }  // namespace
 
 std::vector<InterfaceAddress> interface_addresses() {
@@ -98,14 +93,8 @@ std::vector<InterfaceFacts> interface_facts(const topology::RailMap& map,
                                             const std::vector<InterfaceAddress>& addresses) {
   std::vector<InterfaceFacts> out;
   for (const auto& p : map.ports) {
-    InterfaceFacts f{.interface = p.interface, .network = p.network, .ipv4 = {}, .prefix_len = 0,
-                     .rdma_device = p.rdma_device.value_or("")};
-    for (const auto& ip : p.ips) {
-      if (is_ipv4(ip)) {
-        f.ipv4 = ip;
-        break;
-      }
-    }
+    InterfaceFacts f{.interface = p.interface, .network = p.network, .ipv4 = topology::first_ipv4(p).value_or(""),
+                     .prefix_len = 0, .rdma_device = p.rdma_device.value_or("")};
     for (const auto& a : addresses) {
       if (a.interface == p.interface && (f.ipv4.empty() || a.ipv4 == f.ipv4)) {
         f.ipv4 = a.ipv4;
@@ -212,17 +201,10 @@ struct Agent::Impl {
   }
 
   verbs::DeviceSpec device_for(const topology::RailPort& p) const {
-    std::string ipv4;
-    for (const auto& ip : p.ips) {
-      if (is_ipv4(ip)) {
-        ipv4 = ip;
-        break;
-      }
-    }
     return verbs::DeviceSpec{.device = p.rdma_device.value_or(""),
                              .port = static_cast<uint8_t>(p.port.value_or(1)),
                              .gid_index = -1,
-                             .ipv4 = ipv4};
+                             .ipv4 = topology::first_ipv4(p).value_or("")};
   }
 
   void handle_test(const httplib::Request& req, httplib::Response& res) {
@@ -362,8 +344,9 @@ struct Agent::Impl {
   std::string metrics_text() {
     std::string out;
     out += "# HELP railcheck_agent_info The agent's identity (value 1).\n# TYPE railcheck_agent_info gauge\n";
-    out += fmt::format("railcheck_agent_info{{node=\"{}\",pod=\"{}\",version=\"{}\"}} 1\n", prom_escape(opt.node),
-                       prom_escape(opt.pod), prom_escape(std::string(build_info().version)));
+    out += fmt::format("railcheck_agent_info{{node=\"{}\",pod=\"{}\",version=\"{}\"}} 1\n",
+                       reports::prometheus_label_value(opt.node), reports::prometheus_label_value(opt.pod),
+                       reports::prometheus_label_value(build_info().version));
     out += "# HELP railcheck_agent_tests_total Tests this agent took part in, by role and outcome.\n"
            "# TYPE railcheck_agent_tests_total counter\n";
     std::lock_guard lock(metrics_mutex);
@@ -433,19 +416,6 @@ struct Agent::Impl {
       }
       reply_error(res, {res.status, "", fmt::format("HTTP {}", res.status)});
     });
-  }
-
-  static std::string prom_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-      if (c == '\\' || c == '"') out += '\\';
-      if (c == '\n') {
-        out += "\\n";
-        continue;
-      }
-      out += c;
-    }
-    return out;
   }
 };
 

@@ -15,12 +15,7 @@ std::vector<reports::Record> records_from_run(const verbs::RunRecord& run, const
     r.src.pod = pod;
     if (port.pci_address) r.src.pci_address = *port.pci_address;
     r.src.rate_gbps = port.rate_gbps;
-    for (const auto& ip : port.ips) {
-      if (ip.find('.') != std::string::npos) {
-        r.src.ip = ip;
-        break;
-      }
-    }
+    if (auto ip = topology::first_ipv4(port)) r.src.ip = *ip;
     if (port.nearest_gpu) {
       r.src.gpu = port.nearest_gpu->ordinal;
       r.src.gpu_pci_address = port.nearest_gpu->pci_address;

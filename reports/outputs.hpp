@@ -40,6 +40,9 @@ std::string render_html(const Results& results);       // reports/html_report.cp
 // HELP and TYPE once, families named railcheck_* apart from the agent's own
 // (reports/prometheus_report.cpp).
 std::string render_prometheus(const Results& results);
+// A Prometheus label value: backslash, double quote and newline escaped, as the format
+// requires (also for the agent's own families).
+std::string prometheus_label_value(std::string_view v);
 
 // Writes one file per format into `dir` (created if missing); returns the paths written.
 Result<std::vector<std::string>> write_reports(const Results& results, const std::string& dir,

@@ -17,18 +17,6 @@
 namespace railcheck::reports {
 namespace {
 
-// A label value: backslash, double quote and newline escaped, as the format requires.
-std::string label_value(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
 // Ten significant digits: the figures have fewer, and 1.9 us prints as 1.9e-06, not 1.8999999999999998e-06.
 std::string value(double v) { return fmt::format("{:.10g}", v); }
 
@@ -45,8 +33,9 @@ void sample(Family& f, std::string_view suffix, std::string_view labels, const s
 }
 
 std::string pair_labels(const Record& r) {
-  return fmt::format("rail=\"{}\",src=\"{}\",dst=\"{}\",test=\"{}\"", label_value(r.rail), label_value(r.src.node),
-                     label_value(r.dst.node), label_value(test_label(r)));
+  return fmt::format("rail=\"{}\",src=\"{}\",dst=\"{}\",test=\"{}\"", prometheus_label_value(r.rail),
+                     prometheus_label_value(r.src.node), prometheus_label_value(r.dst.node),
+                     prometheus_label_value(test_label(r)));
 }
 
 // Seconds since the epoch of an RFC 3339 UTC time ("2026-11-20T10:04:12Z", fractions
@@ -96,6 +85,17 @@ void pair_samples(const Results& results, Family& bw, Family& lat, Family& verdi
 
 }  // namespace
 
+std::string prometheus_label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
 std::string render_prometheus(const Results& results) {
   Family bw{"railcheck_bandwidth_gbps", "gauge",
             "Average bandwidth of a pair's bandwidth test at its largest message size, in Gb/s.", {}};
@@ -115,11 +115,12 @@ std::string render_prometheus(const Results& results) {
   pair_samples(results, bw, lat, verdict);
   for (const RailSummary& s : summarize_rails(results)) {
     for (auto [name, n] : {std::pair{"pass", s.pass}, {"warn", s.warn}, {"fail", s.fail}, {"waived", s.waived}}) {
-      sample(rail_pairs, "", fmt::format("rail=\"{}\",verdict=\"{}\"", label_value(s.name), name), fmt::format("{}", n));
+      sample(rail_pairs, "", fmt::format("rail=\"{}\",verdict=\"{}\"", prometheus_label_value(s.name), name),
+             fmt::format("{}", n));
     }
   }
   for (const NodeInfo& n : results.nodes) {
-    sample(reachable, "", fmt::format("node=\"{}\"", label_value(n.node)), n.reachable ? "1" : "0");
+    sample(reachable, "", fmt::format("node=\"{}\"", prometheus_label_value(n.node)), n.reachable ? "1" : "0");
   }
   if (!results.meta.profile.empty()) sample(failed, "", "", any_failed(results) ? "1" : "0");
   if (double t = 0; epoch_seconds(results.meta.finished, t)) sample(finished, "", "", value(t));

@@ -7,6 +7,7 @@
 #include <climits>
 #include <ctime>
 #include <iterator>
+#include <utility>
 
 #include "common/build_info.hpp"
 #include "verbs/spec.hpp"
@@ -72,19 +73,24 @@ std::string utc_now() {
   return buf;
 }
 
-Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& context) {
-  Results out;
-  auto& m = out.meta;
+RunMeta single_run_meta(const verbs::RunSpec& spec, std::string started, std::string finished) {
+  RunMeta m;
   m.mode = "single";
-  m.started = context.started;
-  m.finished = context.finished.empty() ? utc_now() : context.finished;
+  m.started = std::move(started);
+  m.finished = finished.empty() ? utc_now() : std::move(finished);
   m.railcheck_version = std::string(build_info().version);
   m.git_commit = std::string(build_info().git_commit);
-  const std::string test = verbs::test_name(run.spec.kind, run.spec.op);
-  m.tests = {test};
-  m.spec = verbs::to_json(run.spec);
-  m.connection = run.rdma_cm ? "rdma_cm" : "oob";
-  m.clock = run.clock;
+  m.tests = {verbs::test_name(spec.kind, spec.op)};
+  m.spec = verbs::to_json(spec);
+  return m;
+}
+
+Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& context) {
+  Results out;
+  out.meta = single_run_meta(run.spec, context.started, context.finished);
+  out.meta.connection = run.rdma_cm ? "rdma_cm" : "oob";
+  out.meta.clock = run.clock;
+  const std::string test = out.meta.tests.front();
 
   const std::string node = context.node.empty() ? hostname() : context.node;
   const PairEnd src = end_of(run.local, node, context.interface);

@@ -20,6 +20,10 @@ struct SingleRunContext {
   std::string finished;   // empty: now
 };
 
+// The meta of a mode "single" run of `spec`: this build's version and commit, the spec and
+// its one test; `finished` empty: now. The caller adds what the run itself knows.
+RunMeta single_run_meta(const verbs::RunSpec& spec, std::string started = {}, std::string finished = {});
+
 // Mode "single": the local end is the source, the peer the destination (named by its
 // address, without the port); verdicts are left empty for judge() / `railcheck report` to set.
 Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& context = {});

@@ -41,13 +41,6 @@ std::vector<std::string> rail_devices(const RailMap& map) {
   return out;
 }
 
-std::optional<std::string> first_ipv4(const RailPort& p) {
-  for (const std::string& ip : p.ips) {
-    if (ip.find(':') == std::string::npos && !ip.empty()) return ip.substr(0, ip.find('/'));
-  }
-  return std::nullopt;
-}
-
 std::string mib(uint64_t bytes) {
   if (bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
   if (bytes % (1ull << 10) == 0) return fmt::format("{} KiB", bytes >> 10);

@@ -1,5 +1,6 @@
 #include "topology/rail_map.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -483,6 +484,15 @@ std::string_view to_string(Source source) noexcept {
     case Source::kHwloc: return "hwloc";
   }
   return "unknown";
+}
+
+std::optional<std::string> first_ipv4(const RailPort& port) {
+  for (const std::string& ip : port.ips) {
+    std::string addr = ip.substr(0, ip.find('/'));
+    in_addr parsed{};
+    if (inet_pton(AF_INET, addr.c_str(), &parsed) == 1) return addr;
+  }
+  return std::nullopt;
 }
 
 std::optional<uint32_t> roce_mtu_for(uint32_t netdev_mtu) noexcept {

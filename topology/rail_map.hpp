@@ -78,6 +78,9 @@ struct RailPort {
   PortSources sources;
 };
 
+// The port's first IPv4 address (dotted quad, a "/prefix" dropped); nullopt when it has none.
+std::optional<std::string> first_ipv4(const RailPort& port);
+
 struct NearestRail {
   std::string interface;
   std::optional<std::string> rdma_device;

@@ -84,13 +84,6 @@ IpState parse_ip(std::string_view rules_json, std::string_view routes_json) {
   return ip;
 }
 
-std::optional<std::string> first_ipv4(const RailPort& p) {
-  for (const std::string& ip : p.ips) {
-    if (!ip.empty() && ip.find(':') == std::string::npos) return ip.substr(0, ip.find('/'));
-  }
-  return std::nullopt;
-}
-
 // "net1", or "net1 (netdev p0n1)" where the traffic leaves by another netdev.
 std::string named(const RailPort& p, const std::string& netdev) {
   return netdev == p.interface ? netdev : fmt::format("{} (netdev {})", p.interface, netdev);

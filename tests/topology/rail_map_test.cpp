@@ -353,6 +353,17 @@ TEST(RoceMtu, LargestIbMtuThatFitsTheNetdevMtuLessHeaders) {
   EXPECT_FALSE(roce_mtu_for(351).has_value());
 }
 
+TEST(FirstIpv4, SkipsIpv6AndAnythingNotADottedQuad) {
+  RailPort p;
+  EXPECT_FALSE(first_ipv4(p).has_value());
+  p.ips = {"fd00:12::10", "::ffff:172.16.12.9", "", "not.an.ip.addr", "172.16.12.10", "172.16.12.11"};
+  EXPECT_EQ(first_ipv4(p), "172.16.12.10");
+  p.ips = {"fe80::1", "172.16.11.10/24"};
+  EXPECT_EQ(first_ipv4(p), "172.16.11.10") << "the prefix length dropped";
+  p.ips = {"fd00::1"};
+  EXPECT_FALSE(first_ipv4(p).has_value());
+}
+
 TEST(SysfsText, RatesAndGids) {
   EXPECT_EQ(parse_sysfs_rate("2.5 Gb/sec (1X SDR)"), 2.5);
   EXPECT_EQ(parse_sysfs_rate("10 Gb/sec (1X FDR10)"), 10.0);
