@@ -93,25 +93,30 @@ uint32_t RecordTable::text_id(std::string_view text) { return intern<uint32_t>(t
 
 size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
   Row row{.src = src, .dst = dst};
-  if (last_.rail == UINT16_MAX || !same(names_[last_.rail], r.rail)) {
-    last_.rail = name_id(r.rail);
-    if (!is_rail_[last_.rail]) {
-      is_rail_[last_.rail] = 1;
-      rail_ids_.push_back(last_.rail);
+  if (last_rail_ == UINT16_MAX || !same(names_[last_rail_], r.rail)) {
+    last_rail_ = name_id(r.rail);
+    if (!is_rail_[last_rail_]) {
+      is_rail_[last_rail_] = 1;
+      rail_ids_.push_back(last_rail_);
     }
   }
-  row.rail = last_.rail;
+  row.rail = last_rail_;
   // The label (test_label()) from the test and the ends' memory.
   const uint16_t src_mem = ends_[src].mem, dst_mem = ends_[dst].mem;
-  if (last_.label == UINT16_MAX || last_.bidir != r.bidir || last_.src_mem != src_mem || last_.dst_mem != dst_mem ||
-      !same(names_[last_.test], r.test)) {
+  auto recent = std::ranges::find_if(recent_labels_, [&](const RecentLabel& l) {
+    return l.bidir == r.bidir && l.src_mem == src_mem && l.dst_mem == dst_mem && same(names_[l.test], r.test);
+  });
+  if (recent == recent_labels_.end()) {
+    constexpr size_t kRecentLabels = 8;
     const uint16_t label = name_id(test_label(r.test, r.bidir, ends_[src].facts.mem, ends_[dst].facts.mem));
     const uint16_t test = name_id(r.test);
     label_test_[label] = test;
-    last_ = {.rail = last_.rail, .label = label, .test = test, .bidir = r.bidir, .src_mem = src_mem,
-             .dst_mem = dst_mem};
+    if (recent_labels_.size() == kRecentLabels) recent_labels_.pop_back();
+    recent_labels_.insert(recent_labels_.begin(),
+                          {.label = label, .test = test, .bidir = r.bidir, .src_mem = src_mem, .dst_mem = dst_mem});
+    recent = recent_labels_.begin();
   }
-  row.label = last_.label;
+  row.label = recent->label;
   auto same = [&](const Shape& s) { return s.size_bytes == r.size_bytes && s.qps == r.qps; };
   if (rows_.empty() || !same(shapes_[rows_.back().shape])) {
     auto it = std::ranges::find_if(shapes_, same);

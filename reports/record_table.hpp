@@ -124,14 +124,16 @@ class RecordTable {
   std::unordered_map<std::string, uint32_t> text_ids_;
   std::unordered_map<size_t, uint32_t> errors_;         // row -> text id
   std::unordered_map<size_t, uint32_t> causes_;         // row -> text id
-  // The last record's rail and label: records come in runs of the same rail and test.
-  struct LastNames {
-    uint16_t rail = UINT16_MAX;
-    uint16_t label = UINT16_MAX;
+  // The last record's rail, and the labels of the last few tests: records come in runs of one
+  // rail, a pair's tests one after another.
+  uint16_t last_rail_ = UINT16_MAX;
+  struct RecentLabel {
+    uint16_t label = 0;
     uint16_t test = 0;
     bool bidir = false;
     uint16_t src_mem = 0, dst_mem = 0;
-  } last_;
+  };
+  std::vector<RecentLabel> recent_labels_;  // at most kRecentLabels, the latest first
 };
 
 // Calls `visit(key, values)` once per group of rows: `key(row)` names a row's group (an
