@@ -32,7 +32,6 @@ constexpr Seconds kHealthTimeout{2};
 constexpr Seconds kInventoryTimeout{30};
 constexpr Seconds kServerStartTimeout{10};
 constexpr double kAcceptTimeoutS = 30;
-constexpr int kBusyRetries = 20;  // x 250 ms: a server side still winding down from the last round
 
 // One agent as the coordinator knows it.
 struct AgentState {
@@ -101,7 +100,9 @@ class Run {
   void run_rail(const reports::RailInfo& rail);
   std::vector<reports::Record> run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
                                              size_t server, const PairTest& test);
-  AgentResult<json> start_server(AgentState& a, const TestRequest& req);
+  // Posts a test, waiting while the interface is busy (409): a server side of an earlier pair
+  // whose client never came holds it until its accept timeout, then its progress timeout.
+  AgentResult<json> post_when_free(AgentState& a, const TestRequest& req, Seconds call_timeout);
   // Whether the agent still answers; marks it gone (since `round`) when not. Returns its cause.
   std::optional<std::string> gone(size_t agent, uint32_t round);
   std::optional<std::string> gone_cause(size_t agent);
@@ -266,10 +267,12 @@ std::optional<std::string> Run::gone(size_t agent, uint32_t round) {
   return it->second;
 }
 
-AgentResult<json> Run::start_server(AgentState& a, const TestRequest& req) {
-  for (int i = 0;; ++i) {
-    auto r = a.client.post_test(req, kServerStartTimeout);
-    if (r || r.error().kind != AgentFailure::kBusy || i == kBusyRetries) return r;
+AgentResult<json> Run::post_when_free(AgentState& a, const TestRequest& req, Seconds call_timeout) {
+  const auto deadline =
+      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(Seconds(kAcceptTimeoutS + opt_.test_timeout_s + 1));
+  for (;;) {
+    auto r = a.client.post_test(req, call_timeout);
+    if (r || r.error().kind != AgentFailure::kBusy || SteadyClock::now() >= deadline) return r;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
@@ -317,7 +320,7 @@ std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, u
     ++attempts;
     TestRequest sreq{.role = Role::kServer, .interface = sm.interface, .spec = test.spec, .peer = {}, .port = 0,
                      .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
-    auto srv = start_server(agents_[server], sreq);
+    auto srv = post_when_free(agents_[server], sreq, kServerStartTimeout);
     if (!srv) {
       cause = srv.error().message;
       if (srv.error().kind == AgentFailure::kUnreachable) {
@@ -328,7 +331,7 @@ std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, u
     TestRequest creq{.role = Role::kClient, .interface = cm.interface, .spec = test.spec,
                      .peer = agents_[server].client.host(), .port = srv->value("port", uint16_t{0}),
                      .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
-    auto res = agents_[client].client.post_test(creq, Seconds(opt_.pair_timeout_s));
+    auto res = post_when_free(agents_[client], creq, Seconds(opt_.pair_timeout_s));
     if (res) {
       std::vector<reports::Record> out;
       for (const auto& rj : (*res)["records"]) {

@@ -164,6 +164,23 @@ TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {
   }
 }
 
+TEST_F(ClusterLab, ABusyInterfaceIsWaitedForNotFailed) {
+  // node-1's net1 waits 8 s for a client that never comes (as after a pair that failed):
+  // the coordinator's pairs on that NIC wait for it instead of failing with "busy".
+  std::ofstream(dir_ / "hold.json") << R"({"role":"server","interface":"net1","spec":{"test":"lat"},"accept_timeout_s":8})";
+  std::ofstream(dir_ / "hold.sh") << "curl -sS -o /dev/null -w '%{http_code}' -X POST -H \"Authorization: Bearer $(cat "
+                                  << (dir_ / "token").string() << ")\" -H 'Content-Type: application/json' --data @"
+                                  << (dir_ / "hold.json").string() << " http://" << map_.pods[1].eth0 << ":7400/v1/tests";
+  auto hold = run_command(lab::in_pod(map_.pods[0], "sh " + (dir_ / "hold.sh").string()));
+  ASSERT_EQ(hold.out, "200") << hold.out << hold.err;
+  const std::string out = (dir_ / "busy").string();
+  auto r = run_command(coordinator("--tests write_lat -n 50 --timeout 20 --retries 0 --profile lab -o " + out));
+  const json res = results("busy");
+  ASSERT_FALSE(res["records"].empty()) << r.out << r.err;
+  for (const json& rec : res["records"]) EXPECT_EQ(rec["error"], "") << rec.dump();
+  EXPECT_NE(r.exit_code, 2) << r.out << r.err;
+}
+
 TEST_F(ClusterLab, AnAgentKilledMidRunFailsOnlyItsPairs) {
   const size_t victim = map_.pods.size() - 1;
   const std::string victim_name = "node-" + std::to_string(victim);
