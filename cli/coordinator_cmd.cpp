@@ -148,22 +148,18 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
     // records file, the terminal report from the table; the per-record formats are left out.
     reports::judge(run->table, *profile);
     results.meta.profile = profile->name;
-    const std::string text = reports::render_terminal(results, run->table);
-    std::cout << text << std::flush;
-    const auto dir = std::filesystem::path(o.output_dir);
-    std::ofstream(dir / reports::file_name(reports::Format::kTerminal)) << text;
-    const std::string json_path = (dir / reports::file_name(reports::Format::kJson)).string();
-    if (auto ok = reports::write_results_streamed(results, run->table, copt.records_path, json_path); !ok) {
-      std::cerr << "railcheck coordinator: " << ok.error().message() << "\n";
+    std::cout << reports::render_terminal(results, run->table) << std::flush;
+    auto written = reports::write_reports(results, run->table, copt.records_path, o.output_dir);
+    if (!written) {
+      std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
       return kExitUsage;
     }
-    std::cout << fmt::format("report: {}, {}\n", (dir / reports::file_name(reports::Format::kTerminal)).string(),
-                             json_path);
+    std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
     std::cout << fmt::format(
         "{} records, more than --keep-records {}: junit.xml, report.html and metrics.prom are not written (they "
         "need every record in memory); `railcheck report {} --format junit,html,prometheus -o DIR` renders them where memory allows\n",
-        run->table.size(), o.keep_records, json_path);
-    failed = std::ranges::any_of(run->table.rows(), [](const auto& r) { return r.verdict == reports::Verdict::kFail; });
+        run->table.size(), o.keep_records, written->back());
+    failed = reports::any_failed(run->table);
   }
   // Failed records, and what has no records: agents that never answered, nodes without a rail.
   failed |= std::ranges::any_of(results.nodes, [](const reports::NodeInfo& n) { return !n.reachable; });

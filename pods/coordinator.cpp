@@ -130,9 +130,9 @@ class Run {
 // Under state_mutex_: the pair's records into the table, the records file and, while they
 // fit, memory.
 void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std::vector<reports::Record> records) {
+  uint32_t& src = end_hint_.try_emplace({&rail, client}, UINT32_MAX).first->second;
+  uint32_t& dst = end_hint_.try_emplace({&rail, server}, UINT32_MAX).first->second;
   for (const reports::Record& rec : records) {
-    uint32_t& src = end_hint_.try_emplace({&rail, client}, UINT32_MAX).first->second;
-    uint32_t& dst = end_hint_.try_emplace({&rail, server}, UINT32_MAX).first->second;
     src = table_.intern_end(rec.src, src);
     dst = table_.intern_end(rec.dst, dst);
     table_.add(rec, src, dst);

@@ -52,21 +52,10 @@ bool headline_value(const Record& r, double& value) {
   return true;
 }
 
-namespace {
-
-RecordTable table_of(const std::vector<Record>& records) {
-  RecordTable table;
-  table.reserve(records.size());
-  for (const Record& r : records) table.add(r);
-  return table;
-}
-
-}  // namespace
-
-std::vector<bool> gate_flags(const std::vector<Record>& records) { return gate_flags(table_of(records)); }
+std::vector<bool> gate_flags(const std::vector<Record>& records) { return gate_flags(RecordTable::of(records)); }
 
 std::vector<RailSummary> summarize_rails(const Results& results) {
-  auto out = summarize_rails(table_of(results.records), results.rails, results.meta.tests);
+  auto out = summarize_rails(RecordTable::of(results.records), results.rails, results.meta.tests);
   for (RailSummary& s : out) {
     for (TestRow& row : s.tests) {
       if (row.worst_row != SIZE_MAX) row.worst = &results.records[row.worst_row];

@@ -266,9 +266,7 @@ void judge(RecordTable& t, const Profile& profile) {
 
 void judge(Results& results, const Profile& profile) {
   results.meta.profile = profile.name;
-  RecordTable table;
-  table.reserve(results.records.size());
-  for (const Record& r : results.records) table.add(r);
+  RecordTable table = RecordTable::of(results.records);
   judge(table, profile);
   for (size_t i = 0; i < results.records.size(); ++i) {
     Record& r = results.records[i];

@@ -152,6 +152,26 @@ Result<void> write_results_streamed(const Results& head, const RecordTable& tabl
   });
 }
 
+Result<std::vector<std::string>> write_reports(const Results& head, const RecordTable& table,
+                                               const std::string& records_jsonl, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail_errno(fmt::format("create report folder {}", dir), ec.value(), "give a writable folder (-o)");
+  const std::string text_path = (std::filesystem::path(dir) / file_name(Format::kTerminal)).string();
+  auto ok = write_file(text_path, [&](std::ostream& out) -> Result<void> {
+    out << render_terminal(head, table);
+    return {};
+  });
+  if (!ok) return std::unexpected(ok.error());
+  const std::string json_path = (std::filesystem::path(dir) / file_name(Format::kJson)).string();
+  if (ok = write_results_streamed(head, table, records_jsonl, json_path); !ok) return std::unexpected(ok.error());
+  return std::vector<std::string>{text_path, json_path};
+}
+
+bool any_failed(const RecordTable& table) {
+  return std::ranges::any_of(table.rows(), [](const RecordTable::Row& r) { return r.verdict == Verdict::kFail; });
+}
+
 bool any_failed(const Results& results) {
   return std::ranges::any_of(results.records, [](const Record& r) { return r.verdict == Verdict::kFail; });
 }

@@ -56,7 +56,14 @@ Result<std::vector<std::string>> write_reports(const Results& results, const std
 Result<void> write_results_streamed(const Results& head, const RecordTable& table, const std::string& records_jsonl,
                                     const std::string& path);
 
+// The reports of a run too large to hold its records: report.txt from the table and
+// results.json streamed as above, into `dir`; returns the paths written. The per-record formats
+// (JUnit, HTML, Prometheus) are not written.
+Result<std::vector<std::string>> write_reports(const Results& head, const RecordTable& table,
+                                               const std::string& records_jsonl, const std::string& dir);
+
 // True when any record failed: the run's exit code is 1.
 bool any_failed(const Results& results);
+bool any_failed(const RecordTable& table);
 
 }  // namespace railcheck::reports

@@ -117,9 +117,9 @@ size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
     recent = recent_labels_.begin();
   }
   row.label = recent->label;
-  auto same = [&](const Shape& s) { return s.size_bytes == r.size_bytes && s.qps == r.qps; };
-  if (rows_.empty() || !same(shapes_[rows_.back().shape])) {
-    auto it = std::ranges::find_if(shapes_, same);
+  auto same_shape = [&](const Shape& s) { return s.size_bytes == r.size_bytes && s.qps == r.qps; };
+  if (rows_.empty() || !same_shape(shapes_[rows_.back().shape])) {
+    auto it = std::ranges::find_if(shapes_, same_shape);
     if (it == shapes_.end()) {
       if (shapes_.size() >= UINT16_MAX) throw std::length_error("record table: more than 65535 sizes and QP counts");
       it = shapes_.insert(shapes_.end(), {.size_bytes = r.size_bytes, .qps = r.qps});
@@ -150,6 +150,13 @@ size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
   }
   rows_.push_back(row);
   return index;
+}
+
+RecordTable RecordTable::of(std::span<const Record> records) {
+  RecordTable table;
+  table.reserve(records.size());
+  for (const Record& r : records) table.add(r);
+  return table;
 }
 
 std::optional<uint32_t> RecordTable::find_node(std::string_view node) const {

@@ -68,6 +68,8 @@ class RecordTable {
   size_t add(const Record& r, uint32_t src, uint32_t dst);
   size_t add(const Record& r) { return add(r, intern_end(r.src), intern_end(r.dst)); }
   void reserve(size_t rows) { rows_.reserve(rows); }
+  // A table of these records, row i from records[i].
+  static RecordTable of(std::span<const Record> records);
 
   [[nodiscard]] size_t size() const noexcept { return rows_.size(); }
   [[nodiscard]] const Row& row(size_t i) const { return rows_[i]; }

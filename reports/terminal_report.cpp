@@ -151,10 +151,7 @@ void nodes_and_notes(const Results& r, std::string& out) {
 }  // namespace
 
 std::string render_terminal(const Results& results) {
-  RecordTable table;
-  table.reserve(results.records.size());
-  for (const Record& r : results.records) table.add(r);
-  return render_terminal(results, table);
+  return render_terminal(results, RecordTable::of(results.records));
 }
 
 std::string render_terminal(const Results& results, const RecordTable& table) {

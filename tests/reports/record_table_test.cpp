@@ -87,8 +87,7 @@ TEST(RecordTable, JudgingTheTableIsJudgingTheResults) {
   // The judged fixture (every verdict kind and cause) from a table, row by row.
   const Results expected = testing::judged_cluster();
   Results raw = testing::cluster();
-  RecordTable t;
-  for (const Record& r : raw.records) t.add(r);
+  RecordTable t = RecordTable::of(raw.records);
   judge(t, *load_profile("default"));
   ASSERT_EQ(t.size(), expected.records.size());
   size_t not_pass = 0;
@@ -108,8 +107,7 @@ TEST(RecordTable, SummarizesPairsNodesAndTestsPerRail) {
   res.records = {bw_record("a", "b", 380), bw_record("b", "a", 370), bw_record("a", "c", 100),
                  lat_record("a", "b", "write_lat", 2.0), lat_record("a", "c", "write_lat", 3.0)};
   res.records[2].verdict = Verdict::kFail;
-  RecordTable t;
-  for (const Record& r : res.records) t.add(r);
+  RecordTable t = RecordTable::of(res.records);
   const auto rails = summarize_rails(t, res.rails, res.meta.tests);
   ASSERT_EQ(rails.size(), 1u);
   const RailSummary& s = rails[0];
@@ -164,6 +162,17 @@ TEST_F(LargeRun, StreamedResultsAreTheResultsDocument) {
 
 TEST_F(LargeRun, TerminalReportFromTheTable) {
   EXPECT_EQ(render_terminal(head_, table_), render_terminal(testing::judged_cluster()));
+}
+
+TEST_F(LargeRun, WritesTheTerminalReportAndTheResultsOnly) {
+  const auto out = dir_ / "reports";
+  auto written = write_reports(head_, table_, (dir_ / "records.jsonl").string(), out.string());
+  ASSERT_TRUE(written.has_value()) << written.error().message();
+  EXPECT_EQ(*written, (std::vector<std::string>{(out / "report.txt").string(), (out / "results.json").string()}));
+  EXPECT_EQ(testing::read_text((out / "report.txt").string()), render_terminal(testing::judged_cluster()));
+  EXPECT_EQ(testing::read_text((out / "results.json").string()), render_json(testing::judged_cluster()));
+  EXPECT_FALSE(std::filesystem::exists(out / "junit.xml"));
+  EXPECT_TRUE(any_failed(table_));  // the fixture has failures
 }
 
 TEST_F(LargeRun, ASpillThatDisagreesWithTheTableIsAnError) {
