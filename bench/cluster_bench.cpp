@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <vector>
 
 #include "pods/rails.hpp"
@@ -62,14 +63,31 @@ void BM_Plan(benchmark::State& state) {
     for (const auto& rail : grouping.rails) {
       schedules.push_back(make_schedule(Pattern::kAllPairs, static_cast<uint32_t>(rail.members.size())));
     }
+    // Every round made once, as the coordinator does when it runs them.
     pairs = 0;
-    for (const auto& s : schedules) pairs += s.pair_count();
+    for (const auto& s : schedules) {
+      for (size_t r = 0; r < s.round_count(); ++r) pairs += s.round(r).size();
+    }
     benchmark::DoNotOptimize(schedules);
   }
   state.counters["pairs"] = static_cast<double>(pairs);
   state.counters["max_rss_MiB"] = max_rss_mib();
 }
 BENCHMARK(BM_Plan)->Args({1024, 8})->Unit(benchmark::kMillisecond);
+
+using Clock = std::chrono::steady_clock;
+double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+// A figure's deviation in [-1, 1], the same for the same pair every run (a hash, not a
+// random number generator).
+double jitter(size_t rail, uint32_t client, uint32_t server) {
+  uint64_t x = (uint64_t{client} << 32 | server) ^ (uint64_t{rail} << 20);
+  x *= 0x9e3779b97f4a7c15ULL;
+  x ^= x >> 29;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 32;
+  return static_cast<double>(x >> 11) * 0x1p-52 - 1;
+}
 
 reports::PairEnd end_of(int node, int rail) {
   reports::PairEnd e;
@@ -99,7 +117,9 @@ void BM_PlanAndAggregate(benchmark::State& state) {
   }
   const std::vector<std::string> tests{"write_lat", "write_bw"};
   size_t rows = 0, table_bytes = 0;
+  double fill_ms = 0, medians_ms = 0, judge_ms = 0, summary_ms = 0;  // where the time goes
   for (auto _ : state) {
+    const auto t0 = Clock::now();
     auto grouping = group_rails(facts);
     std::vector<Schedule> schedules;
     size_t pairs = 0;
@@ -118,31 +138,47 @@ void BM_PlanAndAggregate(benchmark::State& state) {
       bw.rail = lat.rail = grouping.rails[r].name;
       std::vector<uint32_t> id;
       for (const auto& e : ends[r]) id.push_back(table.intern_end(e));
-      for (const auto& round : schedules[r].rounds) {
-        for (const auto& p : round) {
+      for (size_t k = 0; k < schedules[r].round_count(); ++k) {
+        for (const auto& p : schedules[r].round(k)) {
           const uint32_t src = id[p.client];
           const uint32_t dst = id[p.server];
           const double slow = p.client == 7 || p.server == 7 ? 0.5 : 1.0;  // one slow node
-          bw.bandwidth = reports::Bandwidth{.messages = 5000, .avg_gbps = 380 * slow, .peak_gbps = 390 * slow,
-                                            .msg_rate_mpps = 0.045};
+          const double j = jitter(r, p.client, p.server);                     // +-1%: no two figures alike
+          bw.bandwidth = reports::Bandwidth{.messages = 5000, .avg_gbps = 380 * slow * (1 + j / 100),
+                                            .peak_gbps = 390 * slow, .msg_rate_mpps = 0.045};
           table.add(bw, src, dst);
           if (with_latency) {
-            lat.latency_us = reports::LatencyUs{.count = 1000, .min = 1.8, .p50 = 2.0 / slow, .p90 = 2.1 / slow,
-                                                .p99 = 2.4 / slow, .p99_9 = 3, .max = 9, .mean = 2.0, .stdev = 0.1};
+            lat.latency_us = reports::LatencyUs{.count = 1000, .min = 1.8, .p50 = 2.0 / slow * (1 - j / 100),
+                                                .p90 = 2.1 / slow, .p99 = 2.4 / slow * (1 - j / 50), .p99_9 = 3,
+                                                .max = 9, .mean = 2.0, .stdev = 0.1};
             table.add(lat, src, dst);
           }
         }
       }
     }
     schedules.clear();  // as in the coordinator: each rail's schedule ends with the rail's run
+    const auto t1 = Clock::now();
+    (void)table.kind_stats();  // judge() would: timed on its own
+    const auto t2 = Clock::now();
     reports::judge(table, *profile);
+    const auto t3 = Clock::now();
     auto summaries = reports::summarize_rails(table, grouping.rails, tests);
+    const auto t4 = Clock::now();
+    fill_ms += ms(t0, t1);
+    medians_ms += ms(t1, t2);
+    judge_ms += ms(t2, t3);
+    summary_ms += ms(t3, t4);
     rows = table.size();
-    table_bytes = rows * sizeof(reports::RecordTable::Row);
+    table_bytes = rows * sizeof(reports::RecordTable::Row) + (with_latency ? rows / 2 * sizeof(float) : 0);
     benchmark::DoNotOptimize(summaries);
   }
   state.counters["rows"] = static_cast<double>(rows);
   state.counters["rows_MiB"] = static_cast<double>(table_bytes) / (1024.0 * 1024.0);
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["plan_fill_ms"] = fill_ms / n;
+  state.counters["medians_ms"] = medians_ms / n;
+  state.counters["judge_ms"] = judge_ms / n;
+  state.counters["summary_ms"] = summary_ms / n;
   state.counters["max_rss_MiB"] = max_rss_mib();
 }
 BENCHMARK(BM_PlanAndAggregate)
@@ -173,6 +209,33 @@ void BM_InternEndHinted(benchmark::State& state) {
 }
 BENCHMARK(BM_InternEndHinted);
 
+// The coordinator's per-record cost of adding a record to the table, its ends already found:
+// a pair's latency and bandwidth records, pair after pair of one rail (the table grows by
+// 2 rows an iteration; page faults of the growing table included).
+void BM_AddPairRecords(benchmark::State& state) {
+  reports::RecordTable table;
+  std::vector<uint32_t> id;
+  for (int n = 0; n < 1024; ++n) id.push_back(table.intern_end(end_of(n, 0)));
+  reports::Record bw, lat;
+  bw.rail = lat.rail = "spiderpool/gpu1-sriov";
+  bw.test = "write_bw";
+  bw.size_bytes = 1 << 20;
+  bw.bandwidth = reports::Bandwidth{.messages = 5000, .avg_gbps = 380, .peak_gbps = 390, .msg_rate_mpps = 0.045};
+  lat.test = "write_lat";
+  lat.size_bytes = 2;
+  lat.latency_us = reports::LatencyUs{.count = 1000, .min = 1.8, .p50 = 2.0, .p90 = 2.1, .p99 = 2.4, .p99_9 = 3,
+                                      .max = 9, .mean = 2.0, .stdev = 0.1};
+  uint32_t a = 0, b = 1;
+  for (auto _ : state) {
+    table.add(lat, id[a], id[b]);
+    table.add(bw, id[a], id[b]);
+    if (++b == 1024) b = ++a + 1;
+    if (a >= 1023) a = 0, b = 1;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 2);
+}
+BENCHMARK(BM_AddPairRecords);
+
 // One record per pair (write_bw, one size) on every rail, kept in full and judged with the
 // default profile: the path of a run small enough to keep its records for every report file.
 void BM_AggregateRecords(benchmark::State& state) {
@@ -184,8 +247,8 @@ void BM_AggregateRecords(benchmark::State& state) {
     reports::Results res;
     for (int r = 0; r < rails; ++r) {
       const Schedule s = make_schedule(Pattern::kAllPairs, static_cast<uint32_t>(nodes));
-      for (size_t round = 0; round < s.rounds.size(); ++round) {
-        for (const auto& p : s.rounds[round]) {
+      for (size_t round = 0; round < s.round_count(); ++round) {
+        for (const auto& p : s.round(round)) {
           reports::Record rec;
           rec.rail = fmt::format("spiderpool/gpu{}-sriov", r + 1);
           rec.src = end_of(static_cast<int>(p.client), r);

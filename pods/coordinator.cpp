@@ -402,7 +402,7 @@ void Run::run_rail(const reports::RailInfo& rail) {
   const Schedule sched = make_schedule(opt_.pattern, static_cast<uint32_t>(rail.members.size()));
   const size_t total = sched.pair_count();
   say(fmt::format("rail {} (by {}): {} members, {} {} round(s), {} pair(s)", rail.name, rail.grouped_by,
-                  rail.members.size(), sched.rounds.size(), to_string(opt_.pattern), total));
+                  rail.members.size(), sched.round_count(), to_string(opt_.pattern), total));
   if (total == 0) {
     std::lock_guard lock(state_mutex_);
     notes_.push_back(fmt::format("rail {} has {} member(s): nothing to pair", rail.name, rail.members.size()));
@@ -410,8 +410,8 @@ void Run::run_rail(const reports::RailInfo& rail) {
   }
   const auto started = SteadyClock::now();
   size_t done = 0;
-  for (size_t r = 0; r < sched.rounds.size(); ++r) {
-    const Round& round = sched.rounds[r];
+  for (size_t r = 0; r < sched.round_count(); ++r) {
+    const Round round = sched.round(r);
     const auto round_no = static_cast<uint32_t>(r + 1);
     std::atomic<size_t> next{0};
     std::vector<std::jthread> workers;
@@ -423,7 +423,7 @@ void Run::run_rail(const reports::RailInfo& rail) {
           const size_t c = member_agent[round[i].client];
           const size_t s = member_agent[round[i].server];
           std::vector<reports::Record> pair_records;
-          std::string line = fmt::format("[{} {}/{}] {}/{} -> {}/{}:", rail.name, round_no, sched.rounds.size(),
+          std::string line = fmt::format("[{} {}/{}] {}/{} -> {}/{}:", rail.name, round_no, sched.round_count(),
                                          agents_[c].name, rail.members[round[i].client].interface, agents_[s].name,
                                          rail.members[round[i].server].interface);
           for (const PairTest& t : opt_.tests) {
@@ -443,7 +443,7 @@ void Run::run_rail(const reports::RailInfo& rail) {
     done += round.size();
     const double elapsed = Seconds(SteadyClock::now() - started).count();
     const double eta = done == 0 ? 0 : elapsed / static_cast<double>(done) * static_cast<double>(total - done);
-    say(fmt::format("[{}] round {}/{} done: {}/{} pairs, {:.0f} s elapsed{}", rail.name, round_no, sched.rounds.size(),
+    say(fmt::format("[{}] round {}/{} done: {}/{} pairs, {:.0f} s elapsed{}", rail.name, round_no, sched.round_count(),
                     done, total, elapsed, done < total ? fmt::format(", ETA {:.0f} s", eta) : std::string{}));
   }
 }

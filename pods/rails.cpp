@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace railcheck::pods {
 
@@ -22,6 +24,7 @@ std::string ipv4_subnet(const std::string& ipv4, uint32_t prefix_len) {
 RailGrouping group_rails(std::span<const NodeFacts> nodes) {
   RailGrouping out;
   std::map<std::string, size_t> index;  // "network:NAME" or "subnet:CIDR" -> rails[i]
+  std::vector<std::unordered_map<std::string_view, size_t>> member_of;  // per rail: node -> its member
   bool assumed_prefix = false;
   for (const NodeFacts& node : nodes) {
     for (const InterfaceFacts& f : node.interfaces) {
@@ -40,12 +43,16 @@ RailGrouping group_rails(std::span<const NodeFacts> nodes) {
         key = "subnet:" + name, by = "subnet";
       }
       auto [it, added] = index.try_emplace(key, out.rails.size());
-      if (added) out.rails.push_back({.name = name, .grouped_by = by, .members = {}, .missing_nodes = {}});
+      if (added) {
+        out.rails.push_back({.name = name, .grouped_by = by, .members = {}, .missing_nodes = {}});
+        member_of.emplace_back();
+      }
       reports::RailInfo& rail = out.rails[it->second];
-      auto dup = std::ranges::find(rail.members, node.node, &reports::RailMember::node);
-      if (dup != rail.members.end()) {
+      auto [member, fresh] = member_of[it->second].try_emplace(node.node, rail.members.size());
+      if (!fresh) {
+        const std::string& first = rail.members[member->second].interface;
         out.notes.push_back(fmt::format("{} has two interfaces on rail {} ({}, {}): only {} is tested", node.node,
-                                        name, dup->interface, f.interface, dup->interface));
+                                        name, first, f.interface, first));
         continue;
       }
       rail.members.push_back({.node = node.node, .interface = f.interface, .ip = f.ipv4});
@@ -56,11 +63,9 @@ RailGrouping group_rails(std::span<const NodeFacts> nodes) {
                                     "where the prefix length was unknown",
                                     kAssumedPrefixLen));
   }
-  for (reports::RailInfo& rail : out.rails) {
+  for (size_t r = 0; r < out.rails.size(); ++r) {
     for (const NodeFacts& node : nodes) {
-      if (std::ranges::find(rail.members, node.node, &reports::RailMember::node) == rail.members.end()) {
-        rail.missing_nodes.push_back(node.node);
-      }
+      if (!member_of[r].contains(node.node)) out.rails[r].missing_nodes.push_back(node.node);
     }
   }
   return out;

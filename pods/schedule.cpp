@@ -2,12 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <numeric>
-
 namespace railcheck::pods {
 namespace {
-
-constexpr uint32_t kBye = UINT32_MAX;
 
 // Who is client: a regular tournament on m (odd) vertices, where a plays client against the
 // (m-1)/2 members that follow it, cyclically, m = n for odd n; for even n, m = n + 1 with the
@@ -18,58 +14,43 @@ Pair oriented(uint32_t a, uint32_t b, uint32_t n) {
   return d <= (odd - 1) / 2 ? Pair{a, b} : Pair{b, a};
 }
 
-// The circle method: member 0 stays put, the others rotate one seat per round; seat i plays
-// seat m-1-i. With odd n a "bye" seat is added and whoever draws it sits the round out.
-Schedule all_pairs(uint32_t n) {
+// The circle method over m = n (even n) or n + 1 seats (odd n: whoever draws the extra "bye"
+// seat sits the round out): member 0 stays put, the others move one seat on per round, and
+// seat i plays seat m-1-i. In round r seat i >= 1 holds member (i - 1 - r mod m-1) + 1.
+Round all_pairs_round(uint32_t n, size_t r) {
   const uint32_t m = n % 2 == 0 ? n : n + 1;
-  std::vector<uint32_t> seat(m);
-  std::iota(seat.begin(), seat.end(), 0u);
-  if (m != n) seat[m - 1] = kBye;
-  Schedule s;
-  s.rounds.reserve(m - 1);
-  for (uint32_t r = 0; r + 1 < m; ++r) {
-    Round round;
-    round.reserve(m / 2);
-    for (uint32_t i = 0; i < m / 2; ++i) {
-      uint32_t a = seat[i];
-      uint32_t b = seat[m - 1 - i];
-      if (a == kBye || b == kBye) continue;
-      round.push_back(oriented(a, b, n));
-    }
-    s.rounds.push_back(std::move(round));
-    // Rotate seats 1..m-1 one step clockwise.
-    const uint32_t last = seat[m - 1];
-    for (uint32_t i = m - 1; i > 1; --i) seat[i] = seat[i - 1];
-    seat[1] = last;
+  const uint32_t turn = static_cast<uint32_t>(r % (m - 1));
+  auto member = [&](uint32_t seat) { return seat == 0 ? 0 : (seat - 1 + (m - 1) - turn) % (m - 1) + 1; };
+  Round round;
+  round.reserve(m / 2);
+  for (uint32_t i = 0; i < m / 2; ++i) {
+    const uint32_t a = member(i);
+    const uint32_t b = member(m - 1 - i);
+    if (a >= n || b >= n) continue;  // the bye
+    round.push_back(oriented(a, b, n));
   }
-  return s;
+  return round;
 }
 
-Schedule ring(uint32_t n) {
-  Schedule s;
-  if (n == 2) {
-    s.rounds.push_back({{0, 1}});
-    return s;
+// Edges (i, i+1): even i, then odd i; with odd n the closing edge (n-1, 0) is a third round.
+Round ring_round(uint32_t n, size_t r) {
+  if (n == 2) return {{0, 1}};
+  Round round;
+  if (r == 2) {
+    round.push_back({n - 1, 0});
+    return round;
   }
-  // Edges (i, i+1): even i, then odd i; with odd n the closing edge (n-1, 0) needs a third round.
-  Round even, odd, closing;
-  for (uint32_t i = 0; i < n; ++i) {
-    const Pair p{i, (i + 1) % n};
-    if (n % 2 == 1 && i == n - 1) closing.push_back(p);
-    else (i % 2 == 0 ? even : odd).push_back(p);
+  for (uint32_t i = static_cast<uint32_t>(r); i < n; i += 2) {
+    if (n % 2 == 1 && i == n - 1) continue;  // the closing edge
+    round.push_back({i, (i + 1) % n});
   }
-  for (Round* r : {&even, &odd, &closing}) {
-    if (!r->empty()) s.rounds.push_back(std::move(*r));
-  }
-  return s;
+  return round;
 }
 
-Schedule pairs(uint32_t n) {
-  Schedule s;
+Round pairs_round(uint32_t n) {
   Round round;
   for (uint32_t i = 0; i + 1 < n; i += 2) round.push_back({i, i + 1});
-  s.rounds.push_back(std::move(round));
-  return s;
+  return round;
 }
 
 }  // namespace
@@ -90,25 +71,29 @@ Result<Pattern> parse_pattern(std::string_view text) {
   return fail(Errc::kInvalidArgument, fmt::format("unknown pattern '{}'", text), "use all-pairs, ring or pairs");
 }
 
-size_t Schedule::pair_count() const noexcept {
-  size_t n = 0;
-  for (const Round& r : rounds) n += r.size();
-  return n;
+size_t Schedule::round_count() const noexcept {
+  if (n_ < 2) return 0;
+  switch (pattern_) {
+    case Pattern::kAllPairs: return n_ % 2 == 0 ? n_ - 1 : n_;
+    case Pattern::kRing: return n_ == 2 ? 1 : n_ % 2 == 0 ? 2 : 3;
+    case Pattern::kPairs: return 1;
+  }
+  return 0;
 }
 
-Schedule make_schedule(Pattern pattern, uint32_t n) {
-  if (n < 2) return {};
-  switch (pattern) {
-    case Pattern::kAllPairs: return all_pairs(n);
-    case Pattern::kRing: return ring(n);
-    case Pattern::kPairs: return pairs(n);
+Round Schedule::round(size_t k) const {
+  if (k >= round_count()) return {};
+  switch (pattern_) {
+    case Pattern::kAllPairs: return all_pairs_round(n_, k);
+    case Pattern::kRing: return ring_round(n_, k);
+    case Pattern::kPairs: return pairs_round(n_);
   }
   return {};
 }
 
-}  // namespace railcheck::pods
+size_t Schedule::pair_count() const noexcept { return pods::pair_count(pattern_, n_); }
 
-namespace railcheck::pods {
+Schedule make_schedule(Pattern pattern, uint32_t n) { return {pattern, n}; }
 
 size_t pair_count(Pattern pattern, uint32_t n) noexcept {
   if (n < 2) return 0;

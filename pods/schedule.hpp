@@ -30,14 +30,25 @@ struct Pair {
 
 using Round = std::vector<Pair>;
 
-struct Schedule {
-  std::vector<Round> rounds;
+// Rounds are computed when asked for, not stored: all-pairs over 1024 members is 523,776
+// pairs (4 MiB a rail), and a coordinator holds every rail's schedule for the whole run.
+class Schedule {
+ public:
+  Schedule() = default;
+  Schedule(Pattern pattern, uint32_t n) : pattern_(pattern), n_(n) {}
+  [[nodiscard]] size_t round_count() const noexcept;
+  // Round k (k < round_count()), the same every time it is asked for.
+  [[nodiscard]] Round round(size_t k) const;
   [[nodiscard]] size_t pair_count() const noexcept;
+
+ private:
+  Pattern pattern_ = Pattern::kAllPairs;
+  uint32_t n_ = 0;
 };
 
 // The schedule for n members (n < 2: no rounds).
 Schedule make_schedule(Pattern pattern, uint32_t n);
-// make_schedule(pattern, n).pair_count(), without making it.
+// make_schedule(pattern, n).pair_count().
 size_t pair_count(Pattern pattern, uint32_t n) noexcept;
 
 }  // namespace railcheck::pods

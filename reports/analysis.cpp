@@ -32,14 +32,7 @@ std::string gbps_text(double gbps) {
   return fmt::format("{:.1f}", gbps);
 }
 
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  const size_t n = values.size();
-  const auto mid = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
-  std::ranges::nth_element(values, mid);  // O(n): a median of millions of pairs
-  if (n % 2 == 1) return *mid;
-  return (*std::max_element(values.begin(), mid) + *mid) / 2;
-}
+double median(std::vector<double> values) { return median_in_place(std::span<double>(values)); }
 
 bool headline_value(const Record& r, double& value) {
   if (r.is_latency()) {

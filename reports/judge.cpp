@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
-#include <unordered_map>
+#include <span>
 
 #include "reports/analysis.hpp"
 #include "reports/record_table.hpp"
@@ -26,41 +28,39 @@ struct Finding {
   std::string reason;
 };
 
-// Rows are compared with their rail's median for the same test, size and QP count (shape).
-uint64_t group_key(const Row& r) {
-  return uint64_t{r.rail} << 32 | uint64_t{r.label} << 16 | r.shape;
+// What the checks need of a row's kind, worked out once per kind, not per row.
+struct KindRule {
+  std::optional<double> median;  // the rail's median for the kind (outliers); none below outlier_min_pairs
+  double p50_max_us = 0;         // latency gates (0: none)
+  double p99_max_us = 0;
+};
+
+std::vector<KindRule> kind_rules(const RecordTable& t, const Profile& p) {
+  const auto& stats = t.kind_stats();
+  std::vector<KindRule> rules(t.kind_count());
+  for (size_t k = 0; k < rules.size(); ++k) {
+    const RecordTable::Kind& kind = t.kind_at(static_cast<uint16_t>(k));
+    if (stats[k].measured > 0 && stats[k].measured >= p.outlier_min_pairs) rules[k].median = stats[k].median;
+    if (kind.latency) {
+      rules[k].p50_max_us = p.lat_p50_max_us.for_test(t.name(kind.test));
+      rules[k].p99_max_us = p.lat_p99_max_us.for_test(t.name(kind.test));
+    }
+  }
+  return rules;
 }
 
-// The rail medians every outlier check compares with, over rows with figures.
-std::unordered_map<uint64_t, double> group_medians(const RecordTable& t, const Profile& p) {
-  std::unordered_map<uint64_t, double> medians;
-  for_each_group(
-      t, group_key,
-      [](size_t, const Row& r, double& v) {
-        v = r.value();
-        return r.verdict != Verdict::kWaived && !r.failed_to_run() && r.figures();
-      },
-      [&](uint64_t key, std::vector<double>& values) {
-        if (values.size() >= p.outlier_min_pairs && !values.empty()) medians[key] = median(std::move(values));
-      });
-  return medians;
-}
-
-void check_bandwidth(const RecordTable& t, const Row& r, const Profile& p, std::vector<Finding>& out) {
-  const double gbps = r.value();
-  const PairEnd& src = t.end(r.src);
-  const PairEnd& dst = t.end(r.dst);
-  std::optional<double> rate;
-  if (src.rate_gbps && dst.rate_gbps) rate = std::min(*src.rate_gbps, *dst.rate_gbps);
-  else if (src.rate_gbps) rate = src.rate_gbps;
-  else if (dst.rate_gbps) rate = dst.rate_gbps;
-  const bool bidir = (r.flags & RecordTable::kBidir) != 0;
+// `rates`: the port rate (Gb/s) of each end of the row's rail, by end number; NaN: unknown.
+void check_bandwidth(const Row& r, bool bidir, std::span<const double> rates, const Profile& p,
+                     std::vector<Finding>& out) {
+  const double gbps = r.value;
+  const double a = rates[r.src], b = rates[r.dst];
+  const double rate = std::isnan(a) ? b : std::isnan(b) ? a : std::min(a, b);
   const double dirs = bidir ? 2 : 1;
-  if (p.bw_rate_fraction > 0 && rate && *rate > 0) {
-    const double floor = p.bw_rate_fraction * *rate * dirs;
+  if (p.bw_rate_fraction > 0 && rate > 0) {  // false for NaN
+    const double floor = p.bw_rate_fraction * rate * dirs;
     if (gbps < floor) {
       out.push_back({Verdict::kFail, fmt::format("{} Gb/s < {} Gb/s ({:.2f} x {:g} Gb/s{})", gbps_text(gbps),
-                                                 gbps_text(floor), p.bw_rate_fraction, *rate,
+                                                 gbps_text(floor), p.bw_rate_fraction, rate,
                                                  bidir ? " x 2 directions" : "")});
     }
   } else if (p.bw_rate_fraction > 0) {
@@ -72,42 +72,20 @@ void check_bandwidth(const RecordTable& t, const Row& r, const Profile& p, std::
   }
 }
 
-void check_latency(const RecordTable& t, const Row& r, const Profile& p, std::vector<Finding>& out) {
-  const std::string& test = t.test(r);
-  if (const double max = p.lat_p50_max_us.for_test(test); max > 0 && r.value() > max) {
-    out.push_back({Verdict::kFail, fmt::format("p50 {:.2f} us > {:g} us", r.value(), max)});
+void check_latency(const Row& r, float p99, const KindRule& rule, std::vector<Finding>& out) {
+  if (rule.p50_max_us > 0 && r.value > rule.p50_max_us) {
+    out.push_back({Verdict::kFail, fmt::format("p50 {:.2f} us > {:g} us", r.value, rule.p50_max_us)});
   }
-  if (const double max = p.lat_p99_max_us.for_test(test); max > 0 && r.p99 > max) {
-    out.push_back({Verdict::kFail, fmt::format("p99 {:.2f} us > {:g} us", r.p99, max)});
+  if (rule.p99_max_us > 0 && p99 > rule.p99_max_us) {
+    out.push_back({Verdict::kFail, fmt::format("p99 {:.2f} us > {:g} us", p99, rule.p99_max_us)});
   }
 }
 
-// The median a row is compared with; rows come in runs of one group, so the last one is kept.
-class MedianOf {
- public:
-  explicit MedianOf(std::unordered_map<uint64_t, double> medians) : medians_(std::move(medians)) {}
-  std::optional<double> operator()(const Row& r) {
-    if (const uint64_t key = group_key(r); key != key_) {
-      key_ = key;
-      auto it = medians_.find(key);
-      median_ = it == medians_.end() ? std::nullopt : std::optional(it->second);
-    }
-    return median_;
-  }
-
- private:
-  std::unordered_map<uint64_t, double> medians_;
-  uint64_t key_ = UINT64_MAX;
-  std::optional<double> median_;
-};
-
-void check_outlier(const Row& r, const Profile& p, MedianOf& median_of, std::vector<Finding>& out) {
-  if (p.outlier_pct <= 0) return;
-  const std::optional<double> median = median_of(r);
-  if (!median || *median <= 0) return;
-  const double med = *median;
-  const double v = r.value();
-  if (r.latency()) {
+void check_outlier(const Row& r, bool latency, const Profile& p, const KindRule& rule, std::vector<Finding>& out) {
+  if (p.outlier_pct <= 0 || !rule.median || *rule.median <= 0) return;
+  const double med = *rule.median;
+  const double v = r.value;
+  if (latency) {
     if (v > med * (1 + p.outlier_pct / 100)) {
       out.push_back({Verdict::kWarn, fmt::format("p50 {:.2f} us is {:.0f}% above the rail's median {:.2f} us", v,
                                                  (v / med - 1) * 100, med)});
@@ -120,7 +98,7 @@ void check_outlier(const Row& r, const Profile& p, MedianOf& median_of, std::vec
 
 // The verdict of the most severe finding; the cause lists every finding that is not a plain
 // pass, the most severe first (a pass keeps its notes, e.g. an ungated bandwidth).
-void settle(RecordTable& t, size_t i, std::vector<Finding> findings) {
+void settle(RecordTable& t, size_t i, std::vector<Finding>& findings) {
   if (findings.empty()) {
     t.set_verdict(i, Verdict::kPass, {});
     return;
@@ -128,29 +106,22 @@ void settle(RecordTable& t, size_t i, std::vector<Finding> findings) {
   std::ranges::stable_sort(findings, [](const Finding& a, const Finding& b) {
     return verdict_rank(a.verdict) > verdict_rank(b.verdict);
   });
-  Verdict v = findings.empty() ? Verdict::kPass : findings.front().verdict;
+  Verdict v = findings.front().verdict;
   if (verdict_rank(v) < verdict_rank(Verdict::kPass)) v = Verdict::kPass;
-  std::vector<std::string> reasons;
-  for (const Finding& f : findings) reasons.push_back(f.reason);
-  t.set_verdict(i, v, fmt::format("{}", fmt::join(reasons, "; ")));
+  std::string cause;
+  for (const Finding& f : findings) cause += (cause.empty() ? "" : "; ") + f.reason;
+  t.set_verdict(i, v, cause);
 }
 
-// Each rail's usual port rate (Gb/s): the median over its ports' rates.
-std::map<uint16_t, double> rail_rates(const RecordTable& t) {
-  std::map<uint16_t, std::map<uint32_t, double>> ports;  // rail -> port -> rate
-  std::vector<uint8_t> seen;                             // per rail, per end
-  const size_t ends = t.end_count();
-  for (const Row& r : t.rows()) {
-    if (seen.size() < (size_t{r.rail} + 1) * ends) seen.resize((size_t{r.rail} + 1) * ends, 0);
-    for (uint32_t e : {r.src, r.dst}) {
-      uint8_t& s = seen[size_t{r.rail} * ends + e];
-      if (s) continue;
-      s = 1;
-      if (const auto& rate = t.end(e).rate_gbps) ports[r.rail][t.port_of(e)] = *rate;
+// Each rail's usual port rate (Gb/s): the median over its ports' rates; 0 when fewer than two
+// ports say.
+std::vector<double> rail_rates(const RecordTable& t) {
+  std::vector<double> out(t.rail_count(), 0);
+  for (size_t rail = 0; rail < out.size(); ++rail) {
+    std::map<uint32_t, double> by_port;
+    for (uint32_t e : t.rail_ends(static_cast<uint16_t>(rail))) {
+      if (const auto& rate = t.end(e).rate_gbps) by_port[t.port_of(e)] = *rate;
     }
-  }
-  std::map<uint16_t, double> out;
-  for (const auto& [rail, by_port] : ports) {
     if (by_port.size() < 2) continue;
     std::vector<double> rates;
     for (const auto& [port, rate] : by_port) rates.push_back(rate);
@@ -160,22 +131,23 @@ std::map<uint16_t, double> rail_rates(const RecordTable& t) {
 }
 
 // Per rail: the sentence naming the one node in every slow (warn or fail) pair, when there is
-// one and at least two slow pairs.
-std::map<uint16_t, std::string> common_nodes(const RecordTable& t) {
+// one and at least two slow pairs; empty otherwise. `slow_rows`: the warn and fail rows.
+std::vector<std::string> common_nodes(const RecordTable& t, std::span<const uint32_t> slow_rows) {
   struct Slow {
     std::set<std::pair<uint32_t, uint32_t>> pairs;  // node ids, smaller first
     bool errors = false;
   };
-  std::map<uint16_t, Slow> slow;
-  for (const Row& r : t.rows()) {
-    if (r.verdict != Verdict::kWarn && r.verdict != Verdict::kFail) continue;
-    auto& s = slow[r.rail];
-    const uint32_t a = t.node_of(r.src), b = t.node_of(r.dst);
+  std::vector<Slow> slow(t.rail_count());
+  for (uint32_t i : slow_rows) {
+    const Row& r = t.row(i);
+    auto& s = slow[t.rail(r)];
+    const uint32_t a = t.node_of(t.src(r)), b = t.node_of(t.dst(r));
     s.pairs.insert({std::min(a, b), std::max(a, b)});
     s.errors = s.errors || r.failed_to_run();
   }
-  std::map<uint16_t, std::string> out;
-  for (const auto& [rail, s] : slow) {
+  std::vector<std::string> out(t.rail_count());
+  for (size_t rail = 0; rail < slow.size(); ++rail) {
+    const Slow& s = slow[rail];
     if (s.pairs.size() < 2) continue;
     std::map<uint32_t, size_t> count;
     for (const auto& [a, b] : s.pairs) {
@@ -188,18 +160,18 @@ std::map<uint16_t, std::string> common_nodes(const RecordTable& t) {
     }
     if (in_all.size() != 1) continue;
     out[rail] = fmt::format("{} is in all {} {} pairs of rail {}", t.node_name(in_all.front()), s.pairs.size(),
-                            s.errors ? "failing" : "slow", t.name(rail));
+                            s.errors ? "failing" : "slow", t.rail_name(static_cast<uint16_t>(rail)));
   }
   return out;
 }
 
 // The likely causes of one warn or fail row.
-std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Profile& p,
-                                   const std::map<uint16_t, double>& rates,
-                                   const std::map<uint16_t, std::string>& common) {
+std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Profile& p, const std::vector<double>& rates,
+                                   const std::vector<std::string>& common) {
   std::vector<std::string> causes;
+  const uint16_t rail = t.rail(r);
   // A test that did not run says why itself; only the pattern across pairs adds to that.
-  for (uint32_t id : {r.src, r.dst}) {
+  for (uint32_t id : {t.src(r), t.dst(r)}) {
     if (r.failed_to_run()) break;
     const PairEnd& e = t.end(id);
     if (e.gpu_class == "SYS" && e.mem == "cuda") {
@@ -207,17 +179,17 @@ std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Pro
                                    e.gpu ? fmt::format(" {}", *e.gpu) : "", e.device.empty() ? "the NIC" : e.device));
     }
     // The port's MTU and rate limit bandwidth; a small message's latency does not see them.
-    if (r.latency()) continue;
+    if (t.latency(r)) continue;
     if (p.roce_min_mtu > 0 && e.link_layer == "Ethernet" && e.active_mtu && *e.active_mtu < p.roce_min_mtu) {
       causes.push_back(
           fmt::format("{} {}: RoCE active MTU {} < {}", e.node, e.interface, *e.active_mtu, p.roce_min_mtu));
     }
-    if (auto it = rates.find(r.rail); it != rates.end() && e.rate_gbps && *e.rate_gbps < it->second) {
+    if (rates[rail] > 0 && e.rate_gbps && *e.rate_gbps < rates[rail]) {
       causes.push_back(fmt::format("{} {}: link rate {:g} Gb/s, below the rail's {:g} Gb/s", e.node, e.interface,
-                                   *e.rate_gbps, it->second));
+                                   *e.rate_gbps, rates[rail]));
     }
   }
-  if (auto it = common.find(r.rail); it != common.end()) causes.push_back(it->second);
+  if (!common[rail].empty()) causes.push_back(common[rail]);
   std::vector<std::string> unique;
   for (auto& c : causes) {
     if (std::ranges::find(unique, c) == unique.end()) unique.push_back(std::move(c));
@@ -228,35 +200,46 @@ std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Pro
 }  // namespace
 
 void judge(RecordTable& t, const Profile& profile) {
-  const std::vector<bool> gate = gate_flags(t);
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t.row(i).verdict != Verdict::kWaived) t.set_verdict(i, Verdict::kNone, {});
+  const bool all_gated = every_row_gated(t);
+  const std::vector<bool> gate = all_gated ? std::vector<bool>{} : gate_flags(t);
+  t.clear_causes();  // every row but the waived gets its verdict below
+  const std::vector<KindRule> rules = kind_rules(t, profile);
+  std::vector<std::vector<double>> end_rates(t.rail_count());
+  for (size_t rail = 0; rail < end_rates.size(); ++rail) {
+    for (uint32_t e : t.rail_ends(static_cast<uint16_t>(rail))) {
+      end_rates[rail].push_back(t.end(e).rate_gbps.value_or(std::numeric_limits<double>::quiet_NaN()));
+    }
   }
-  MedianOf median_of(group_medians(t, profile));
+  const auto p99s = t.latency_p99s();
+  size_t latency_row = 0;  // the row's entry in p99s
+  std::vector<Finding> findings;
+  std::vector<uint32_t> slow;  // the warn and fail rows
   for (size_t i = 0; i < t.size(); ++i) {
     const Row& r = t.row(i);
+    const RecordTable::Kind& kind = t.kind(r);
+    const bool latency = kind.latency;
+    const float p99 = latency ? p99s[latency_row++] : 0;
     if (r.verdict == Verdict::kWaived) continue;
     if (r.failed_to_run()) {
       t.set_verdict(i, Verdict::kFail, t.error(i));
-      continue;
+    } else if (!r.figures()) {
+      t.set_verdict(i, Verdict::kFail, latency ? "no latency figures recorded" : "no bandwidth figures recorded");
+    } else {
+      const KindRule& rule = rules[r.kind];
+      findings.clear();
+      if (all_gated || gate[i]) {
+        if (latency) check_latency(r, p99, rule, findings);
+        else check_bandwidth(r, kind.bidir, end_rates[kind.rail], profile, findings);
+      }
+      check_outlier(r, latency, profile, rule, findings);
+      settle(t, i, findings);
     }
-    if (!r.figures()) {
-      t.set_verdict(i, Verdict::kFail, r.latency() ? "no latency figures recorded" : "no bandwidth figures recorded");
-      continue;
-    }
-    std::vector<Finding> findings;
-    if (gate[i]) {
-      if (r.latency()) check_latency(t, r, profile, findings);
-      else check_bandwidth(t, r, profile, findings);
-    }
-    check_outlier(r, profile, median_of, findings);
-    settle(t, i, std::move(findings));
+    if (r.verdict == Verdict::kWarn || r.verdict == Verdict::kFail) slow.push_back(static_cast<uint32_t>(i));
   }
   const auto rates = rail_rates(t);
-  const auto common = common_nodes(t);
-  for (size_t i = 0; i < t.size(); ++i) {
+  const auto common = common_nodes(t, slow);
+  for (uint32_t i : slow) {
     const Row& r = t.row(i);
-    if (r.verdict != Verdict::kWarn && r.verdict != Verdict::kFail) continue;
     const auto causes = causes_of(t, r, profile, rates, common);
     if (!causes.empty()) {
       t.set_verdict(i, r.verdict, fmt::format("{}; likely cause: {}", t.cause(i), fmt::join(causes, "; ")));

@@ -1,25 +1,32 @@
 #pragma once
 // A run's records in compact form: what the verdicts and the per-rail summaries need, and
-// nothing more. Ends (an interface of a node, with its link, memory and GPU facts) and names
-// (rails, test labels) are stored once; errors and causes once per distinct text; a record is
-// a 28-byte row of ids and its two headline figures.
+// nothing more. Ends (an interface of a node, with its link, memory and GPU facts), rails and
+// test labels are stored once, and so is each kind of row: a rail, a test label, a message
+// size and a QP count, the rows a figure is compared within. Errors and causes are stored once
+// per distinct text. A record is a 16-byte row (its kind, its two ends numbered within the
+// rail, its figure, flags and verdict), plus 4 bytes of p99 for a latency record.
 //
 // judge() and summarize_rails() work on a table, and the coordinator keeps one for the whole
 // run while the full records go to a file as they arrive: all-pairs over 1024 nodes x 8 rails
-// is 4.2 M rows, 112 MiB, where Records (every end's strings twice, every figure) would take
-// GiBs (bench/cluster_bench.cpp, docs/benchmarks.md).
+// with a latency and a bandwidth test per pair is 8.4 M rows, 144 MiB, where Records (every
+// end's strings twice, every figure) would take GiBs (bench/cluster_bench.cpp,
+// docs/benchmarks.md).
+//
+// Limits: 65,535 rails, test labels and kinds of row; 65,535 ends per rail (an end per node and
+// interface, more only when a node's facts change mid-run); 2^32 - 1 rows. Past them add()
+// throws std::length_error naming the limit.
 
-#include <algorithm>
-#include <bit>
+#include <array>
 #include <cstddef>
-#include <cstring>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "reports/analysis.hpp"
@@ -31,29 +38,46 @@ namespace railcheck::reports {
 class RecordTable {
  public:
   // Row::flags
-  static constexpr uint8_t kLatency = 1;  // a latency test (value is p50 us), else bandwidth (average Gb/s)
-  static constexpr uint8_t kBidir = 2;
-  static constexpr uint8_t kFigures = 4;  // value (and p99) are set
-  static constexpr uint8_t kError = 8;    // the test did not run: error() says why
-  static constexpr uint8_t kCause = 16;   // cause() has a text
+  static constexpr uint8_t kFigures = 1;  // value (and p99, for latency) are set
+  static constexpr uint8_t kError = 2;    // the test did not run: error() says why
+  static constexpr uint8_t kCause = 4;    // cause() has a text
+
+  // What the rows of one kind share. Their figures are compared with each other (the
+  // outlier check) and summarized together.
+  struct Kind {
+    uint16_t rail = 0;    // rail index (rail_name())
+    uint16_t label = 0;   // name id of the test as reports name it (test_label())
+    uint16_t test = 0;    // name id of the test: "write_lat" of "write_lat_cuda"
+    uint16_t series = 0;  // the (rail, label): one test at every size and QP count
+    uint64_t size_bytes = 0;
+    uint32_t qps = 1;
+    bool latency = false;  // a latency test (value is p50 us), else bandwidth (average Gb/s)
+    bool bidir = false;
+  };
+  // One test of one rail: the kinds it ran as, its gated size is chosen among them.
+  struct Series {
+    uint16_t rail = 0;
+    uint16_t label = 0;
+    bool latency = false;
+    std::vector<uint16_t> kinds;
+  };
 
   struct Row {
-    uint32_t src = 0, dst = 0;  // end ids
-    // The headline figure, exact (p50 us or average Gb/s: reports print its median), kept as
-    // two words so the row needs 4-byte alignment only: 28 bytes, not 32.
-    uint32_t value_bits[2] = {0, 0};
-    float p99 = 0;              // latency p99 us (as a float: 7 significant digits)
-    uint16_t rail = 0;          // name ids
-    uint16_t label = 0;         // the test as reports name it (test_label())
-    uint16_t shape = 0;         // (size, QPs) id: size_bytes(), qps()
+    double value = 0;           // the headline figure, exact: p50 us or average Gb/s
+    uint16_t src = 0, dst = 0;  // the ends, numbered within the rail: src(), dst() give end ids
+    uint16_t kind = 0;
     uint8_t flags = 0;
     Verdict verdict = Verdict::kNone;
 
-    [[nodiscard]] double value() const noexcept { return std::bit_cast<double>(value_bits); }
-    void set_value(double v) noexcept { std::memcpy(value_bits, &v, sizeof v); }
-    [[nodiscard]] bool latency() const noexcept { return (flags & kLatency) != 0; }
     [[nodiscard]] bool figures() const noexcept { return (flags & kFigures) != 0; }
     [[nodiscard]] bool failed_to_run() const noexcept { return (flags & kError) != 0; }
+  };
+
+  // Figures of the measured rows of one kind: those with figures that ran and were not waived.
+  struct KindStats {
+    size_t measured = 0;
+    double min = 0, median = 0, max = 0;
+    double p99_min = 0, p99_median = 0, p99_max = 0;  // latency kinds: of the rows' p99
   };
 
   // The end's id; equal facts give the same id. With a `hint` (an id this end had before),
@@ -63,17 +87,45 @@ class RecordTable {
     return hint < ends_.size() && ends_[hint].facts == end ? hint : intern_end(end);
   }
   // Appends a record (its figures, error and verdict; not its iteration counts, timings or
-  // every percentile) and returns the row index. The two-argument form takes ends already
+  // every percentile) and returns the row index. The three-argument form takes ends already
   // interned, for a producer that adds many records of the same ends.
   size_t add(const Record& r, uint32_t src, uint32_t dst);
   size_t add(const Record& r) { return add(r, intern_end(r.src), intern_end(r.dst)); }
-  void reserve(size_t rows) { rows_.reserve(rows); }
+  void reserve(size_t rows);
   // A table of these records, row i from records[i].
   static RecordTable of(std::span<const Record> records);
 
   [[nodiscard]] size_t size() const noexcept { return rows_.size(); }
   [[nodiscard]] const Row& row(size_t i) const { return rows_[i]; }
   [[nodiscard]] std::span<const Row> rows() const noexcept { return rows_; }
+
+  [[nodiscard]] const Kind& kind(const Row& r) const { return kinds_[r.kind]; }
+  [[nodiscard]] const Kind& kind_at(uint16_t id) const { return kinds_[id]; }
+  [[nodiscard]] size_t kind_count() const noexcept { return kinds_.size(); }
+  [[nodiscard]] const Series& series(uint16_t id) const { return series_[id]; }
+  [[nodiscard]] size_t series_count() const noexcept { return series_.size(); }
+  [[nodiscard]] bool latency(const Row& r) const { return kinds_[r.kind].latency; }
+  [[nodiscard]] uint16_t rail(const Row& r) const { return kinds_[r.kind].rail; }
+  [[nodiscard]] uint16_t label(const Row& r) const { return kinds_[r.kind].label; }
+  [[nodiscard]] uint64_t size_bytes(const Row& r) const { return kinds_[r.kind].size_bytes; }
+  [[nodiscard]] uint32_t qps(const Row& r) const { return kinds_[r.kind].qps; }
+  // The label's test: "write_lat" of "write_lat_cuda".
+  [[nodiscard]] const std::string& test(const Row& r) const { return names_[kinds_[r.kind].test]; }
+  // A latency row's p99 (us, as a float: 7 significant digits); 0 for bandwidth rows.
+  [[nodiscard]] float p99(size_t row) const;
+  // The latency rows' p99s in row order, for a pass over the rows that counts latency rows.
+  [[nodiscard]] std::span<const float> latency_p99s() const noexcept { return p99_; }
+
+  // Rails, numbered in the order records first named them.
+  [[nodiscard]] size_t rail_count() const noexcept { return rails_.size(); }
+  [[nodiscard]] const std::string& rail_name(uint16_t rail) const { return names_[rails_[rail].name]; }
+  [[nodiscard]] std::optional<uint16_t> find_rail(std::string_view name) const;
+  // The rail's ends, in the order its rows first named them.
+  [[nodiscard]] std::span<const uint32_t> rail_ends(uint16_t rail) const { return rails_[rail].ends; }
+
+  // Ends: src() and dst() give a row's end ids.
+  [[nodiscard]] uint32_t src(const Row& r) const { return rails_[kinds_[r.kind].rail].ends[r.src]; }
+  [[nodiscard]] uint32_t dst(const Row& r) const { return rails_[kinds_[r.kind].rail].ends[r.dst]; }
   [[nodiscard]] const PairEnd& end(uint32_t id) const { return ends_[id].facts; }
   [[nodiscard]] size_t end_count() const noexcept { return ends_.size(); }
   // Nodes and ports ((node, interface)) interned too; ids index node_name().
@@ -82,115 +134,102 @@ class RecordTable {
   [[nodiscard]] const std::string& node_name(uint32_t node) const { return nodes_[node]; }
   [[nodiscard]] size_t node_count() const noexcept { return nodes_.size(); }
   [[nodiscard]] std::optional<uint32_t> find_node(std::string_view node) const;
+  // Test labels and tests (Kind::label, Kind::test).
   [[nodiscard]] const std::string& name(uint16_t id) const { return names_[id]; }
-  // Rails in the order records first named them.
-  [[nodiscard]] const std::vector<uint16_t>& rail_ids() const noexcept { return rail_ids_; }
-  [[nodiscard]] uint64_t size_bytes(const Row& r) const { return shapes_[r.shape].size_bytes; }
-  [[nodiscard]] uint32_t qps(const Row& r) const { return shapes_[r.shape].qps; }
-  // The label's test: "write_lat" of "write_lat_cuda".
-  [[nodiscard]] const std::string& test(const Row& r) const { return names_[label_test_[r.label]]; }
   // "gpu-a1 -> gpu-a2" (pair_name()).
   [[nodiscard]] std::string pair_name(size_t row) const;
   [[nodiscard]] std::string_view error(size_t row) const;  // empty: none
   [[nodiscard]] std::string_view cause(size_t row) const;  // empty: none
 
-  void set_verdict(size_t row, Verdict v, std::string_view cause);
+  void set_verdict(size_t row, Verdict v, std::string_view cause) {
+    Row& r = rows_[row];
+    // Most verdicts are a pass without a cause, set once: no lookup.
+    if (cause.empty() && (r.flags & kCause) == 0 && (r.verdict == Verdict::kWaived) == (v == Verdict::kWaived)) {
+      r.verdict = v;
+      return;
+    }
+    set_verdict_and_cause(row, v, cause);
+  }
+  // Drops the causes of every row but the waived ones (judge() starts here).
+  void clear_causes();
+
+  // Per kind (indexed by kind id). Counts and extremes are kept as rows are added; the medians
+  // are computed when first asked for after a change (a row added, waived or no longer waived),
+  // in a few passes over the rows (MedianSelect), and shared by judge() and the summaries. Not
+  // safe to call from two threads at once.
+  [[nodiscard]] const std::vector<KindStats>& kind_stats() const;
 
  private:
   struct End {
     PairEnd facts;
     uint32_t node = 0;
     uint32_t port = 0;
-    uint16_t mem = 0;  // name id of facts.mem
   };
+  struct Rail {
+    uint16_t name = 0;
+    std::vector<uint32_t> ends;   // end ids by number within the rail
+    std::vector<uint16_t> local;  // by end id: the number within the rail + 1; 0: none yet
+  };
+  void set_verdict_and_cause(size_t row, Verdict v, std::string_view cause);
   uint16_t name_id(std::string_view name);
   uint32_t text_id(std::string_view text);
+  uint16_t rail_index(std::string_view name);
+  uint16_t local_end(uint16_t rail, uint32_t end);
+  uint16_t kind_of(const Record& r, uint32_t src, uint32_t dst, uint16_t& rail);
+  static std::string_view text_of(const std::vector<std::pair<uint32_t, uint32_t>>& by_row,
+                                  const std::vector<std::string>& texts, size_t row);
 
   std::vector<Row> rows_;
+  // p99 of the latency rows, in row order; the latency rows marked in a bit per row, and the
+  // count of latency rows before every 64 rows: p99(i) finds row i's entry in O(1).
+  std::vector<float> p99_;
+  std::vector<uint64_t> latency_bits_;
+  std::vector<uint32_t> latency_before_;
+
   std::vector<End> ends_;
+  std::vector<uint16_t> end_mem_;  // by end: name id of facts.mem (every add() reads it)
   std::unordered_map<std::string, uint32_t> end_ids_;   // key: every field of the end
   std::vector<std::string> nodes_;
   std::unordered_map<std::string, uint32_t> node_ids_;
   std::unordered_map<std::string, uint32_t> port_ids_;  // "node\ninterface"
   std::vector<std::string> names_;
   std::unordered_map<std::string, uint16_t> name_ids_;
-  std::vector<uint16_t> rail_ids_;
-  std::vector<uint8_t> is_rail_;                        // by name id
-  std::vector<uint16_t> label_test_;                    // by name id (labels only)
-  struct Shape {
-    uint64_t size_bytes = 0;
-    uint32_t qps = 1;
-  };
-  std::vector<Shape> shapes_;
+  std::vector<Rail> rails_;
+  std::vector<Kind> kinds_;
+  std::map<std::tuple<uint16_t, uint16_t, uint64_t, uint32_t>, uint16_t> kind_ids_;  // rail, label, size, QPs
+  std::vector<Series> series_;
+  std::map<std::pair<uint16_t, uint16_t>, uint16_t> series_ids_;  // rail, label
   std::vector<std::string> texts_;                      // errors and causes
   std::unordered_map<std::string, uint32_t> text_ids_;
-  std::unordered_map<size_t, uint32_t> errors_;         // row -> text id
-  std::unordered_map<size_t, uint32_t> causes_;         // row -> text id
-  // The last record's rail, and the labels of the last few tests: records come in runs of one
-  // rail, a pair's tests one after another.
-  uint16_t last_rail_ = UINT16_MAX;
-  struct RecentLabel {
-    uint16_t label = 0;
-    uint16_t test = 0;
-    bool bidir = false;
-    uint16_t src_mem = 0, dst_mem = 0;
-  };
-  std::vector<RecentLabel> recent_labels_;  // at most kRecentLabels, the latest first
-};
+  std::vector<std::pair<uint32_t, uint32_t>> errors_;   // (row, text id), by row
+  std::vector<std::pair<uint32_t, uint32_t>> causes_;   // (row, text id), by row
 
-// Calls `visit(key, values)` once per group of rows: `key(row)` names a row's group (an
-// integer), `value(index, row, out)` gives its value, or false to leave the row out. With a
-// few groups, each group's rows are gathered as 4-byte indices and only one group's values are
-// in memory at a time, not 8 bytes for every row at once (33 MiB at 4 M rows).
-template <typename KeyFn, typename ValueFn, typename Visit>
-void for_each_group(const RecordTable& t, KeyFn key, ValueFn value, Visit visit) {
-  constexpr size_t kGroupsMax = 64;
-  const auto rows = t.rows();
-  std::vector<uint64_t> keys;  // in first appearance order
-  std::vector<size_t> counts;
-  size_t current = 0;
-  bool few = rows.size() <= UINT32_MAX;
-  auto group_of = [&](const RecordTable::Row& row) {
-    const uint64_t k = key(row);
-    if (keys.empty() || keys[current] != k) {
-      current = static_cast<size_t>(std::ranges::find(keys, k) - keys.begin());
-      if (current == keys.size()) {
-        few = few && keys.size() < kGroupsMax;
-        keys.push_back(k);
-        counts.push_back(0);
-      }
-    }
-    return current;
+  // The kinds of the last few distinct records, by what a record's kind is found from: a
+  // coordinator's records come a pair's tests one after another, from a few rails at a time.
+  struct Recent {
+    std::string rail, test;
+    uint64_t size_bytes = 0;
+    uint32_t qps = 0;
+    uint16_t src_mem = 0, dst_mem = 0;
+    bool bidir = false;
+    uint16_t rail_index = 0, kind = 0;
   };
-  // Count, then gather: every index list at its exact size.
-  for (size_t i = 0; i < rows.size() && few; ++i) ++counts[group_of(rows[i])];
-  std::vector<std::vector<uint32_t>> members(few ? keys.size() : 0);
-  for (size_t g = 0; g < members.size(); ++g) members[g].reserve(counts[g]);
-  double v = 0;
-  for (size_t i = 0; i < rows.size() && few; ++i) {
-    const size_t g = group_of(rows[i]);
-    if (value(i, rows[i], v)) members[g].push_back(static_cast<uint32_t>(i));
-  }
-  std::vector<double> values;
-  if (few) {
-    for (size_t g = 0; g < keys.size(); ++g) {
-      values.clear();
-      values.reserve(members[g].size());
-      for (uint32_t i : members[g]) {
-        value(i, rows[i], v);
-        values.push_back(v);
-      }
-      std::vector<uint32_t>().swap(members[g]);
-      visit(keys[g], values);
-    }
-    return;
-  }
-  std::map<uint64_t, std::vector<double>> all;  // many groups (a sweep of sizes): every value at once
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (value(i, rows[i], v)) all[key(rows[i])].push_back(v);
-  }
-  for (auto& [k, vals] : all) visit(k, vals);
-}
+  std::array<Recent, 16> recent_{};  // the latest first
+  size_t recent_count_ = 0;
+  struct LastEnds {
+    uint16_t rail = UINT16_MAX;
+    uint32_t src = 0, dst = 0;
+    uint16_t local_src = 0, local_dst = 0;
+  };
+  LastEnds last_ends_;  // a pair's records share their ends
+
+  void count(const Row& r, float p99) const;  // into stats_: a measured row's figures
+
+  mutable std::vector<KindStats> stats_;  // by kind
+  mutable bool counts_valid_ = true;      // stats_' counts and extremes
+  mutable bool medians_valid_ = true;
+};
+static_assert(sizeof(RecordTable::Row) == 16);
 
 // The table's verdicts and causes (judge(Results&) is this, over a table of the results'
 // records).
@@ -198,6 +237,8 @@ void judge(RecordTable& table, const Profile& profile);
 
 // For each row, whether its size is the one its pair's test is gated at (see gate_flags()).
 std::vector<bool> gate_flags(const RecordTable& table);
+// Whether every row is gated (each test ran at one size): gate_flags() all true, without them.
+bool every_row_gated(const RecordTable& table);
 
 // Per-rail summaries of a table. `rails` and `tests` order them (as in summarize_rails());
 // TestRow::worst stays null, TestRow::worst_row names the row.

@@ -111,7 +111,7 @@ void verdict_section(const RecordTable& t, Verdict v, std::string_view title, st
   for (size_t i = 0; i < t.size(); ++i) {
     const RecordTable::Row& row = t.row(i);
     if (row.verdict != v) continue;
-    const Key key{row.rail, t.node_of(row.src), t.node_of(row.dst), row.label};
+    const Key key{t.rail(row), t.node_of(t.src(row)), t.node_of(t.dst(row)), t.label(row)};
     auto [it, fresh] = groups.try_emplace(key, Group{i, {}});
     if (fresh) order.push_back(key);
     it->second.sizes.push_back(t.size_bytes(row));
@@ -123,8 +123,8 @@ void verdict_section(const RecordTable& t, Verdict v, std::string_view title, st
     const RecordTable::Row& row = t.row(g.first);
     std::vector<std::string> sizes;
     for (uint64_t s : g.sizes) sizes.push_back(size_text(s));
-    const std::string head = fmt::format("{} {} {} {}", fit(t.name(row.rail), 16), fit(t.pair_name(g.first), 40),
-                                         fit(t.name(row.label), 18), fmt::join(sizes, ", "));
+    const std::string head = fmt::format("{} {} {} {}", fit(t.rail_name(t.rail(row)), 16),
+                                         fit(t.pair_name(g.first), 40), fit(t.name(t.label(row)), 18), fmt::join(sizes, ", "));
     out += "  " + wrap(head, 2, 6) + "\n";
     std::string cause = t.cause(g.first).empty() ? "(no cause recorded)" : std::string(t.cause(g.first));
     if (g.sizes.size() > 1) cause = fmt::format("at {}: {}", size_text(t.size_bytes(row)), cause);

@@ -1,10 +1,13 @@
 // RecordTable: what it interns and keeps, and that judging or summarizing a table gives what
 // the Results-level functions give (those are built on it; judge_test and the golden files pin
 // the rules themselves).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
+#include <tuple>
 
 #include "report_fixtures.hpp"
 #include "reports/outputs.hpp"
@@ -20,21 +23,21 @@ TEST(RecordTable, InternsEachEndOnceAndKeepsTheFacts) {
   RecordTable t;
   const size_t a = t.add(bw_record("n1", "n2", 380));
   const size_t b = t.add(bw_record("n1", "n3", 370));
-  EXPECT_EQ(t.row(a).src, t.row(b).src);  // n1 net1, the same facts
-  EXPECT_NE(t.row(a).dst, t.row(b).dst);
+  EXPECT_EQ(t.src(t.row(a)), t.src(t.row(b)));  // n1 net1, the same facts
+  EXPECT_NE(t.dst(t.row(a)), t.dst(t.row(b)));
   EXPECT_EQ(t.end_count(), 3u);
   EXPECT_EQ(t.node_count(), 3u);
-  EXPECT_EQ(t.end(t.row(b).dst).node, "n3");
-  EXPECT_EQ(t.end(t.row(b).dst).rate_gbps, 400);
+  EXPECT_EQ(t.end(t.dst(t.row(b))).node, "n3");
+  EXPECT_EQ(t.end(t.dst(t.row(b))).rate_gbps, 400);
 
   Record other_mem = bw_record("n1", "n2", 300);
   other_mem.src.mem = "cuda";  // another end (the memory differs), the same node and port
   const size_t c = t.add(other_mem);
-  EXPECT_NE(t.row(c).src, t.row(a).src);
-  EXPECT_EQ(t.node_of(t.row(c).src), t.node_of(t.row(a).src));
-  EXPECT_EQ(t.port_of(t.row(c).src), t.port_of(t.row(a).src));
+  EXPECT_NE(t.src(t.row(c)), t.src(t.row(a)));
+  EXPECT_EQ(t.node_of(t.src(t.row(c))), t.node_of(t.src(t.row(a))));
+  EXPECT_EQ(t.port_of(t.src(t.row(c))), t.port_of(t.src(t.row(a))));
   EXPECT_EQ(t.end_count(), 4u);
-  EXPECT_EQ(t.name(t.row(c).label), "write_bw_cuda-host");
+  EXPECT_EQ(t.name(t.label(t.row(c))), "write_bw_cuda-host");
   EXPECT_EQ(t.test(t.row(c)), "write_bw");
 }
 
@@ -49,23 +52,24 @@ TEST(RecordTable, KeepsTheHeadlineFiguresErrorsAndVerdicts) {
   const size_t i = t.add(lat);
   const size_t j = t.add(failed);
 
-  EXPECT_TRUE(t.row(i).latency());
+  EXPECT_TRUE(t.latency(t.row(i)));
   EXPECT_TRUE(t.row(i).figures());
-  EXPECT_DOUBLE_EQ(t.row(i).value(), 4.25);
-  EXPECT_FLOAT_EQ(t.row(i).p99, 4.25f * 1.5f);
+  EXPECT_DOUBLE_EQ(t.row(i).value, 4.25);
+  EXPECT_FLOAT_EQ(t.p99(i), 4.25f * 1.5f);
   EXPECT_EQ(t.row(i).verdict, Verdict::kWaived);
   EXPECT_EQ(t.cause(i), "no GPU");
   EXPECT_EQ(t.error(i), "");
   EXPECT_EQ(t.size_bytes(t.row(i)), 2u);
 
-  EXPECT_FALSE(t.row(j).latency());
+  EXPECT_FALSE(t.latency(t.row(j)));
+  EXPECT_EQ(t.p99(j), 0.0f);
   EXPECT_FALSE(t.row(j).figures());
   EXPECT_TRUE(t.row(j).failed_to_run());
   EXPECT_EQ(t.error(j), "agent c unreachable since round 2");
   EXPECT_EQ(t.size_bytes(t.row(j)), 65536u);
-  EXPECT_EQ(t.name(t.row(j).rail), "rail-2");
-  ASSERT_EQ(t.rail_ids().size(), 2u);
-  EXPECT_EQ(t.name(t.rail_ids()[0]), "r");
+  EXPECT_EQ(t.rail_name(t.rail(t.row(j))), "rail-2");
+  ASSERT_EQ(t.rail_count(), 2u);
+  EXPECT_EQ(t.rail_name(0), "r");
 
   t.set_verdict(i, Verdict::kPass, "");
   EXPECT_EQ(t.cause(i), "");
@@ -128,6 +132,82 @@ TEST(RecordTable, SummarizesPairsNodesAndTestsPerRail) {
   EXPECT_DOUBLE_EQ(s.tests[1].median, 370);
   EXPECT_EQ(s.tests[1].worst_row, 2u);  // the failed pair
   EXPECT_EQ(s.tests[1].worst, nullptr);
+}
+
+TEST(RecordTable, SummarizesATestThatRanAtSeveralSizesOrQpCounts) {
+  std::vector<Record> records = {
+      // Bandwidth gated at each pair's largest size: 380, 370 and 360 Gb/s.
+      bw_record("a", "b", 100, 65536), bw_record("a", "b", 380), bw_record("a", "c", 110, 65536),
+      bw_record("a", "c", 370), bw_record("b", "c", 360),
+      // Latency gated at each pair's smallest size: 2.0 and 2.2 us.
+      lat_record("a", "b", "write_lat", 2.0), lat_record("a", "b", "write_lat", 3.5, 4096),
+      lat_record("a", "c", "write_lat", 2.2)};
+  // On rail r2, one size at two QP counts: every row gated.
+  for (auto [src, dst, gbps, qps] : {std::tuple("d", "e", 300.0, 1u), std::tuple("d", "e", 390.0, 4u),
+                                     std::tuple("e", "d", 310.0, 1u)}) {
+    records.push_back(bw_record(src, dst, gbps, 1 << 20, "r2"));
+    records.back().qps = qps;
+  }
+  const RecordTable t = RecordTable::of(records);
+  const std::vector<std::string> tests{"write_lat", "write_bw"};
+  const auto rails = summarize_rails(t, {}, tests);
+  ASSERT_EQ(rails.size(), 2u);
+  ASSERT_EQ(rails[0].tests.size(), 2u);
+  const TestRow& lat = rails[0].tests[0];
+  EXPECT_EQ(lat.size_bytes, 2u);
+  EXPECT_EQ(lat.measured, 2u);
+  EXPECT_DOUBLE_EQ(lat.median, 2.1);
+  EXPECT_DOUBLE_EQ(lat.max, 2.2);
+  EXPECT_NEAR(lat.p99_median, 3.15, 1e-6);  // p99 is 1.5 x p50, kept as a float
+  const TestRow& bw = rails[0].tests[1];
+  EXPECT_EQ(bw.size_bytes, 1u << 20);
+  EXPECT_EQ(bw.records, 3u);
+  EXPECT_EQ(bw.measured, 3u);
+  EXPECT_DOUBLE_EQ(bw.min, 360);
+  EXPECT_DOUBLE_EQ(bw.median, 370);
+  EXPECT_DOUBLE_EQ(bw.max, 380);
+  ASSERT_EQ(rails[1].tests.size(), 1u);
+  EXPECT_EQ(rails[1].tests[0].measured, 3u);
+  EXPECT_DOUBLE_EQ(rails[1].tests[0].median, 310);
+  EXPECT_DOUBLE_EQ(rails[1].tests[0].max, 390);
+}
+
+TEST(RecordTable, KindStatsFollowWaivedRows) {
+  RecordTable t;
+  for (double gbps : {380.0, 370.0, 360.0, 350.0}) t.add(bw_record("a", "b", gbps));
+  t.add(lat_record("a", "b", "write_lat", 2.0));
+  ASSERT_EQ(t.kind_count(), 2u);
+  const auto& bw = t.kind_stats()[t.row(0).kind];
+  EXPECT_EQ(bw.measured, 4u);
+  EXPECT_DOUBLE_EQ(bw.median, 365);
+  EXPECT_DOUBLE_EQ(bw.min, 350);
+  const auto& lat = t.kind_stats()[t.row(4).kind];
+  EXPECT_DOUBLE_EQ(lat.median, 2.0);
+  EXPECT_FLOAT_EQ(static_cast<float>(lat.p99_median), 3.0f);
+
+  t.set_verdict(3, Verdict::kWaived, "no GPU");  // 350 no longer counts
+  const auto& after = t.kind_stats()[t.row(0).kind];
+  EXPECT_EQ(after.measured, 3u);
+  EXPECT_DOUBLE_EQ(after.median, 370);
+  EXPECT_DOUBLE_EQ(after.min, 360);
+  t.add(bw_record("a", "c", 100));
+  EXPECT_DOUBLE_EQ(t.kind_stats()[t.row(0).kind].median, 365);
+}
+
+TEST(RecordTable, MoreEndsOnARailThanItCanNumberIsAClearError) {
+  RecordTable t;
+  Record r = bw_record("n0", "hub", 380);
+  const uint32_t hub = t.intern_end(r.dst);
+  try {
+    for (uint32_t n = 0; n <= 65'535; ++n) {
+      r.src.node = fmt::format("n{}", n);
+      t.add(r, t.intern_end(r.src), hub);
+    }
+    FAIL() << "65,537 ends on one rail were accepted";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("rail r has more than 65535 ends"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(t.size(), 65'534u);  // the hub and 65,534 others fit
 }
 
 // A run too large to hold: the records stream to a JSON Lines file and into a table; the
