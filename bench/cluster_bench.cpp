@@ -108,6 +108,7 @@ void BM_PlanAndAggregate(benchmark::State& state) {
   const int nodes = static_cast<int>(state.range(0));
   const int rails = static_cast<int>(state.range(1));
   const bool with_latency = state.range(2) == 2;
+  const int bad_rails = static_cast<int>(state.range(3));  // rails whose every pair runs at half speed
   const auto facts = cluster(nodes, rails);
   const auto profile = reports::load_profile("default");
   // Each end as an agent reports it, made once: the coordinator's records arrive with them.
@@ -142,8 +143,9 @@ void BM_PlanAndAggregate(benchmark::State& state) {
         for (const auto& p : schedules[r].round(k)) {
           const uint32_t src = id[p.client];
           const uint32_t dst = id[p.server];
-          const double slow = p.client == 7 || p.server == 7 ? 0.5 : 1.0;  // one slow node
-          const double j = jitter(r, p.client, p.server);                     // +-1%: no two figures alike
+          const bool bad = p.client == 7 || p.server == 7 || static_cast<int>(r) < bad_rails;  // one slow node
+          const double slow = bad ? 0.5 : 1.0;
+          const double j = jitter(r, p.client, p.server);  // +-1%: no two figures alike
           bw.bandwidth = reports::Bandwidth{.messages = 5000, .avg_gbps = 380 * slow * (1 + j / 100),
                                             .peak_gbps = 390 * slow, .msg_rate_mpps = 0.045};
           table.add(bw, src, dst);
@@ -182,9 +184,10 @@ void BM_PlanAndAggregate(benchmark::State& state) {
   state.counters["max_rss_MiB"] = max_rss_mib();
 }
 BENCHMARK(BM_PlanAndAggregate)
-    ->ArgNames({"nodes", "rails", "tests"})
-    ->Args({1024, 8, 1})
-    ->Args({1024, 8, 2})
+    ->ArgNames({"nodes", "rails", "tests", "bad_rails"})
+    ->Args({1024, 8, 1, 0})
+    ->Args({1024, 8, 2, 0})
+    ->Args({1024, 8, 2, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 

@@ -1,5 +1,8 @@
 // judge(): the gates, the outliers and the likely causes, over a RecordTable (a run's records
-// in compact form), so the coordinator can judge millions of pairs in little memory.
+// in compact form), so the coordinator can judge millions of pairs in little memory. judge()
+// sets the verdicts and keeps what it worked out (JudgeContext) with the table; a row's cause
+// is written from it when asked for (judged_cause()), so a run where every pair fails does not
+// hold millions of cause texts.
 // docs/report-schema.md ("Verdicts") describes the rules in words; tests/reports/judge_test.cpp
 // pins each one.
 #include "reports/judge.hpp"
@@ -10,9 +13,8 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
-#include <set>
-#include <span>
 
 #include "reports/analysis.hpp"
 #include "reports/record_table.hpp"
@@ -49,68 +51,96 @@ std::vector<KindRule> kind_rules(const RecordTable& t, const Profile& p) {
   return rules;
 }
 
-// `rates`: the port rate (Gb/s) of each end of the row's rail, by end number; NaN: unknown.
-void check_bandwidth(const Row& r, bool bidir, std::span<const double> rates, const Profile& p,
-                     std::vector<Finding>& out) {
+}  // namespace
+
+// Everything a judged row's cause is written from.
+struct JudgeContext {
+  Profile profile;
+  std::vector<KindRule> rules;                 // by kind
+  std::vector<std::vector<double>> end_rates;  // per rail, by end number: port rate (Gb/s), NaN unknown
+  std::vector<double> rail_rates;              // per rail: its usual port rate, 0 unknown
+  std::vector<std::string> common;             // per rail: the node in every slow pair, as a sentence
+  bool all_gated = true;
+  std::vector<bool> gate;  // by row, unless all_gated
+};
+
+namespace {
+
+// Adds a finding to `out` (when given), its reason written only then; returns its verdict.
+template <typename Reason>
+Verdict found(Verdict v, std::vector<Finding>* out, Reason reason) {
+  if (out) out->push_back({v, reason()});
+  return v;
+}
+
+Verdict worse_of(Verdict a, Verdict b) { return verdict_rank(a) >= verdict_rank(b) ? a : b; }
+
+Verdict check_bandwidth(const JudgeContext& c, const Row& r, bool bidir, uint16_t rail, std::vector<Finding>* out) {
+  const Profile& p = c.profile;
   const double gbps = r.value;
-  const double a = rates[r.src], b = rates[r.dst];
+  const double a = c.end_rates[rail][r.src], b = c.end_rates[rail][r.dst];
   const double rate = std::isnan(a) ? b : std::isnan(b) ? a : std::min(a, b);
   const double dirs = bidir ? 2 : 1;
+  Verdict v = Verdict::kPass;
   if (p.bw_rate_fraction > 0 && rate > 0) {  // false for NaN
     const double floor = p.bw_rate_fraction * rate * dirs;
     if (gbps < floor) {
-      out.push_back({Verdict::kFail, fmt::format("{} Gb/s < {} Gb/s ({:.2f} x {:g} Gb/s{})", gbps_text(gbps),
-                                                 gbps_text(floor), p.bw_rate_fraction, rate,
-                                                 bidir ? " x 2 directions" : "")});
+      v = found(Verdict::kFail, out, [&] {
+        return fmt::format("{} Gb/s < {} Gb/s ({:.2f} x {:g} Gb/s{})", gbps_text(gbps), gbps_text(floor),
+                           p.bw_rate_fraction, rate, bidir ? " x 2 directions" : "");
+      });
     }
   } else if (p.bw_rate_fraction > 0) {
-    out.push_back({Verdict::kPass, "no port rate known: bandwidth not gated against the link"});
+    found(Verdict::kPass, out, [] { return std::string("no port rate known: bandwidth not gated against the link"); });
   }
   if (p.bw_min_gbps > 0 && gbps < p.bw_min_gbps) {
-    out.push_back(
-        {Verdict::kFail, fmt::format("{} Gb/s < the profile's floor of {:g} Gb/s", gbps_text(gbps), p.bw_min_gbps)});
+    v = found(Verdict::kFail, out, [&] {
+      return fmt::format("{} Gb/s < the profile's floor of {:g} Gb/s", gbps_text(gbps), p.bw_min_gbps);
+    });
   }
+  return v;
 }
 
-void check_latency(const Row& r, float p99, const KindRule& rule, std::vector<Finding>& out) {
+Verdict check_latency(const Row& r, float p99, const KindRule& rule, std::vector<Finding>* out) {
+  Verdict v = Verdict::kPass;
   if (rule.p50_max_us > 0 && r.value > rule.p50_max_us) {
-    out.push_back({Verdict::kFail, fmt::format("p50 {:.2f} us > {:g} us", r.value, rule.p50_max_us)});
+    v = found(Verdict::kFail, out, [&] { return fmt::format("p50 {:.2f} us > {:g} us", r.value, rule.p50_max_us); });
   }
   if (rule.p99_max_us > 0 && p99 > rule.p99_max_us) {
-    out.push_back({Verdict::kFail, fmt::format("p99 {:.2f} us > {:g} us", p99, rule.p99_max_us)});
+    v = found(Verdict::kFail, out, [&] { return fmt::format("p99 {:.2f} us > {:g} us", p99, rule.p99_max_us); });
   }
+  return v;
 }
 
-void check_outlier(const Row& r, bool latency, const Profile& p, const KindRule& rule, std::vector<Finding>& out) {
-  if (p.outlier_pct <= 0 || !rule.median || *rule.median <= 0) return;
+Verdict check_outlier(const Row& r, bool latency, const Profile& p, const KindRule& rule, std::vector<Finding>* out) {
+  if (p.outlier_pct <= 0 || !rule.median || *rule.median <= 0) return Verdict::kPass;
   const double med = *rule.median;
   const double v = r.value;
   if (latency) {
     if (v > med * (1 + p.outlier_pct / 100)) {
-      out.push_back({Verdict::kWarn, fmt::format("p50 {:.2f} us is {:.0f}% above the rail's median {:.2f} us", v,
-                                                 (v / med - 1) * 100, med)});
+      return found(Verdict::kWarn, out, [&] {
+        return fmt::format("p50 {:.2f} us is {:.0f}% above the rail's median {:.2f} us", v, (v / med - 1) * 100, med);
+      });
     }
   } else if (v < med * (1 - p.outlier_pct / 100)) {
-    out.push_back({Verdict::kWarn, fmt::format("{} Gb/s is {:.0f}% below the rail's median {} Gb/s", gbps_text(v),
-                                               (1 - v / med) * 100, gbps_text(med))});
+    return found(Verdict::kWarn, out, [&] {
+      return fmt::format("{} Gb/s is {:.0f}% below the rail's median {} Gb/s", gbps_text(v), (1 - v / med) * 100,
+                         gbps_text(med));
+    });
   }
+  return Verdict::kPass;
 }
 
-// The verdict of the most severe finding; the cause lists every finding that is not a plain
-// pass, the most severe first (a pass keeps its notes, e.g. an ungated bandwidth).
-void settle(RecordTable& t, size_t i, std::vector<Finding>& findings) {
-  if (findings.empty()) {
-    t.set_verdict(i, Verdict::kPass, {});
-    return;
+// The checks of a row that ran and has figures: the verdict of the most severe (a pass when
+// none), and with `out`, what each found. A pass may carry notes (an ungated bandwidth).
+Verdict check(const JudgeContext& c, const RecordTable& t, const Row& r, size_t i, float p99, std::vector<Finding>* out) {
+  const RecordTable::Kind& kind = t.kind(r);
+  const KindRule& rule = c.rules[r.kind];
+  Verdict v = Verdict::kPass;
+  if (c.all_gated || c.gate[i]) {
+    v = kind.latency ? check_latency(r, p99, rule, out) : check_bandwidth(c, r, kind.bidir, kind.rail, out);
   }
-  std::ranges::stable_sort(findings, [](const Finding& a, const Finding& b) {
-    return verdict_rank(a.verdict) > verdict_rank(b.verdict);
-  });
-  Verdict v = findings.front().verdict;
-  if (verdict_rank(v) < verdict_rank(Verdict::kPass)) v = Verdict::kPass;
-  std::string cause;
-  for (const Finding& f : findings) cause += (cause.empty() ? "" : "; ") + f.reason;
-  t.set_verdict(i, v, cause);
+  return worse_of(v, check_outlier(r, kind.latency, c.profile, rule, out));
 }
 
 // Each rail's usual port rate (Gb/s): the median over its ports' rates; 0 when fewer than two
@@ -130,40 +160,57 @@ std::vector<double> rail_rates(const RecordTable& t) {
   return out;
 }
 
-// Per rail: the sentence naming the one node in every slow (warn or fail) pair, when there is
-// one and at least two slow pairs; empty otherwise. `slow_rows`: the warn and fail rows.
-std::vector<std::string> common_nodes(const RecordTable& t, std::span<const uint32_t> slow_rows) {
-  struct Slow {
-    std::set<std::pair<uint32_t, uint32_t>> pairs;  // node ids, smaller first
+// Per rail, the distinct node pairs with a slow (warn or fail) row and how many of them each
+// node is in: the one node in every slow pair, when there are at least two, is a likely cause.
+// A bit per node pair (128 KiB a rail for 1024 nodes), whatever the number of slow rows.
+class SlowPairs {
+ public:
+  explicit SlowPairs(const RecordTable& t) : t_(t), nodes_(t.node_count()), rails_(t.rail_count()) {}
+
+  void add(const Row& r) {
+    Rail& s = rails_[t_.rail(r)];
+    if (s.count.empty()) {
+      s.seen.assign(nodes_ * nodes_, false);
+      s.count.assign(nodes_, 0);
+    }
+    s.errors = s.errors || r.failed_to_run();
+    const uint32_t a = t_.node_of(t_.src(r)), b = t_.node_of(t_.dst(r));
+    auto seen = s.seen[size_t{std::min(a, b)} * nodes_ + std::max(a, b)];
+    if (seen) return;
+    seen = true;
+    ++s.pairs;
+    ++s.count[a];
+    if (b != a) ++s.count[b];
+  }
+
+  // Per rail: "gpu-3 is in all 7 slow pairs of rail r1", or empty.
+  [[nodiscard]] std::vector<std::string> sentences() const {
+    std::vector<std::string> out(rails_.size());
+    for (size_t rail = 0; rail < rails_.size(); ++rail) {
+      const Rail& s = rails_[rail];
+      if (s.pairs < 2) continue;
+      size_t in_all = 0, node = 0;
+      for (size_t n = 0; n < s.count.size(); ++n) {
+        if (s.count[n] == s.pairs) ++in_all, node = n;
+      }
+      if (in_all != 1) continue;
+      out[rail] = fmt::format("{} is in all {} {} pairs of rail {}", t_.node_name(static_cast<uint32_t>(node)), s.pairs,
+                              s.errors ? "failing" : "slow", t_.rail_name(static_cast<uint16_t>(rail)));
+    }
+    return out;
+  }
+
+ private:
+  struct Rail {
+    std::vector<bool> seen;  // by (smaller node, larger node)
+    std::vector<size_t> count;
+    size_t pairs = 0;
     bool errors = false;
   };
-  std::vector<Slow> slow(t.rail_count());
-  for (uint32_t i : slow_rows) {
-    const Row& r = t.row(i);
-    auto& s = slow[t.rail(r)];
-    const uint32_t a = t.node_of(t.src(r)), b = t.node_of(t.dst(r));
-    s.pairs.insert({std::min(a, b), std::max(a, b)});
-    s.errors = s.errors || r.failed_to_run();
-  }
-  std::vector<std::string> out(t.rail_count());
-  for (size_t rail = 0; rail < slow.size(); ++rail) {
-    const Slow& s = slow[rail];
-    if (s.pairs.size() < 2) continue;
-    std::map<uint32_t, size_t> count;
-    for (const auto& [a, b] : s.pairs) {
-      ++count[a];
-      if (b != a) ++count[b];
-    }
-    std::vector<uint32_t> in_all;
-    for (const auto& [node, n] : count) {
-      if (n == s.pairs.size()) in_all.push_back(node);
-    }
-    if (in_all.size() != 1) continue;
-    out[rail] = fmt::format("{} is in all {} {} pairs of rail {}", t.node_name(in_all.front()), s.pairs.size(),
-                            s.errors ? "failing" : "slow", t.rail_name(static_cast<uint16_t>(rail)));
-  }
-  return out;
-}
+  const RecordTable& t_;
+  size_t nodes_;
+  std::vector<Rail> rails_;
+};
 
 // The likely causes of one warn or fail row.
 std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Profile& p, const std::vector<double>& rates,
@@ -199,52 +246,57 @@ std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Pro
 
 }  // namespace
 
+std::string judged_cause(const JudgeContext& c, const RecordTable& t, size_t i) {
+  const Row& r = t.row(i);
+  const bool latency = t.latency(r);
+  std::string cause;
+  if (r.failed_to_run()) {
+    cause = t.error(i);
+  } else if (!r.figures()) {
+    cause = latency ? "no latency figures recorded" : "no bandwidth figures recorded";
+  } else {
+    std::vector<Finding> findings;
+    check(c, t, r, i, t.p99(i), &findings);
+    // The most severe first.
+    std::ranges::stable_sort(findings, [](const Finding& a, const Finding& b) {
+      return verdict_rank(a.verdict) > verdict_rank(b.verdict);
+    });
+    for (const Finding& f : findings) cause += (cause.empty() ? "" : "; ") + f.reason;
+  }
+  if (r.verdict == Verdict::kWarn || r.verdict == Verdict::kFail) {
+    const auto causes = causes_of(t, r, c.profile, c.rail_rates, c.common);
+    if (!causes.empty()) cause = fmt::format("{}; likely cause: {}", cause, fmt::join(causes, "; "));
+  }
+  return cause;
+}
+
 void judge(RecordTable& t, const Profile& profile) {
-  const bool all_gated = every_row_gated(t);
-  const std::vector<bool> gate = all_gated ? std::vector<bool>{} : gate_flags(t);
+  auto c = std::make_shared<JudgeContext>();
+  c->profile = profile;
+  c->all_gated = every_row_gated(t);
+  if (!c->all_gated) c->gate = gate_flags(t);
   t.clear_causes();  // every row but the waived gets its verdict below
-  const std::vector<KindRule> rules = kind_rules(t, profile);
-  std::vector<std::vector<double>> end_rates(t.rail_count());
-  for (size_t rail = 0; rail < end_rates.size(); ++rail) {
+  c->rules = kind_rules(t, profile);
+  c->end_rates.resize(t.rail_count());
+  for (size_t rail = 0; rail < c->end_rates.size(); ++rail) {
     for (uint32_t e : t.rail_ends(static_cast<uint16_t>(rail))) {
-      end_rates[rail].push_back(t.end(e).rate_gbps.value_or(std::numeric_limits<double>::quiet_NaN()));
+      c->end_rates[rail].push_back(t.end(e).rate_gbps.value_or(std::numeric_limits<double>::quiet_NaN()));
     }
   }
   const auto p99s = t.latency_p99s();
   size_t latency_row = 0;  // the row's entry in p99s
-  std::vector<Finding> findings;
-  std::vector<uint32_t> slow;  // the warn and fail rows
+  SlowPairs slow(t);
   for (size_t i = 0; i < t.size(); ++i) {
     const Row& r = t.row(i);
-    const RecordTable::Kind& kind = t.kind(r);
-    const bool latency = kind.latency;
-    const float p99 = latency ? p99s[latency_row++] : 0;
+    const float p99 = t.latency(r) ? p99s[latency_row++] : 0;
     if (r.verdict == Verdict::kWaived) continue;
-    if (r.failed_to_run()) {
-      t.set_verdict(i, Verdict::kFail, t.error(i));
-    } else if (!r.figures()) {
-      t.set_verdict(i, Verdict::kFail, latency ? "no latency figures recorded" : "no bandwidth figures recorded");
-    } else {
-      const KindRule& rule = rules[r.kind];
-      findings.clear();
-      if (all_gated || gate[i]) {
-        if (latency) check_latency(r, p99, rule, findings);
-        else check_bandwidth(r, kind.bidir, end_rates[kind.rail], profile, findings);
-      }
-      check_outlier(r, latency, profile, rule, findings);
-      settle(t, i, findings);
-    }
-    if (r.verdict == Verdict::kWarn || r.verdict == Verdict::kFail) slow.push_back(static_cast<uint32_t>(i));
+    const Verdict v = r.failed_to_run() || !r.figures() ? Verdict::kFail : check(*c, t, r, i, p99, nullptr);
+    t.set_judged_verdict(i, v);
+    if (v == Verdict::kWarn || v == Verdict::kFail) slow.add(r);
   }
-  const auto rates = rail_rates(t);
-  const auto common = common_nodes(t, slow);
-  for (uint32_t i : slow) {
-    const Row& r = t.row(i);
-    const auto causes = causes_of(t, r, profile, rates, common);
-    if (!causes.empty()) {
-      t.set_verdict(i, r.verdict, fmt::format("{}; likely cause: {}", t.cause(i), fmt::join(causes, "; ")));
-    }
-  }
+  c->rail_rates = rail_rates(t);
+  c->common = slow.sentences();
+  t.set_judge_context(std::move(c));
 }
 
 void judge(Results& results, const Profile& profile) {

@@ -185,6 +185,9 @@ uint16_t RecordTable::kind_of(const Record& r, uint32_t src, uint32_t dst, uint1
 
 void RecordTable::reserve(size_t rows) {
   rows_.reserve(rows);
+  // Room for every row to be a latency row: address space only, the pages the p99s of a run
+  // with fewer latency rows never reach are never touched.
+  p99_.reserve(rows);
   latency_bits_.reserve(rows / 64 + 1);
   latency_before_.reserve(rows / 64 + 1);
 }
@@ -266,14 +269,18 @@ std::string_view RecordTable::error(size_t row) const {
   return rows_[row].failed_to_run() ? text_of(errors_, texts_, row) : std::string_view{};
 }
 
-std::string_view RecordTable::cause(size_t row) const {
-  return (rows_[row].flags & kCause) != 0 ? text_of(causes_, texts_, row) : std::string_view{};
+std::string RecordTable::cause(size_t row) const {
+  const uint8_t flags = rows_[row].flags;
+  if ((flags & kCause) != 0) return std::string(text_of(causes_, texts_, row));
+  if ((flags & kJudged) != 0 && judged_) return judged_cause(*judged_, *this, row);
+  return {};
 }
 
 void RecordTable::set_verdict_and_cause(size_t row, Verdict v, std::string_view cause) {
   Row& r = rows_[row];
   if ((r.verdict == Verdict::kWaived) != (v == Verdict::kWaived)) counts_valid_ = medians_valid_ = false;
   r.verdict = v;
+  r.flags &= static_cast<uint8_t>(~kJudged);
   if (cause.empty() && (r.flags & kCause) == 0) return;
   const auto key = static_cast<uint32_t>(row);
   // Verdicts are mostly set in row order: the new cause goes at the end.

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,12 +36,19 @@
 
 namespace railcheck::reports {
 
+class RecordTable;
+// What judge() worked out (the profile, each kind's median and gates, the rails' port rates,
+// the nodes in every slow pair): a judged row's cause is written from it (judge.cpp).
+struct JudgeContext;
+std::string judged_cause(const JudgeContext& context, const RecordTable& table, size_t row);
+
 class RecordTable {
  public:
   // Row::flags
   static constexpr uint8_t kFigures = 1;  // value (and p99, for latency) are set
   static constexpr uint8_t kError = 2;    // the test did not run: error() says why
   static constexpr uint8_t kCause = 4;    // cause() has a text
+  static constexpr uint8_t kJudged = 8;   // verdict by judge(): cause() writes it from the judge's context
 
   // What the rows of one kind share. Their figures are compared with each other (the
   // outlier check) and summarized together.
@@ -139,17 +147,28 @@ class RecordTable {
   // "gpu-a1 -> gpu-a2" (pair_name()).
   [[nodiscard]] std::string pair_name(size_t row) const;
   [[nodiscard]] std::string_view error(size_t row) const;  // empty: none
-  [[nodiscard]] std::string_view cause(size_t row) const;  // empty: none
+  // Why the row has its verdict; empty: no reason given. A verdict judge() gave has its cause
+  // written now, from what judge() kept (judged_cause()).
+  [[nodiscard]] std::string cause(size_t row) const;
+  // Distinct error and cause texts held (judge()'s causes are not: they are written when asked for).
+  [[nodiscard]] size_t text_count() const noexcept { return texts_.size(); }
 
   void set_verdict(size_t row, Verdict v, std::string_view cause) {
     Row& r = rows_[row];
     // Most verdicts are a pass without a cause, set once: no lookup.
     if (cause.empty() && (r.flags & kCause) == 0 && (r.verdict == Verdict::kWaived) == (v == Verdict::kWaived)) {
       r.verdict = v;
+      r.flags &= static_cast<uint8_t>(~kJudged);
       return;
     }
     set_verdict_and_cause(row, v, cause);
   }
+  // judge(): a verdict whose cause comes from the context it sets when done.
+  void set_judged_verdict(size_t row, Verdict v) {
+    rows_[row].verdict = v;
+    rows_[row].flags |= kJudged;
+  }
+  void set_judge_context(std::shared_ptr<const JudgeContext> context) { judged_ = std::move(context); }
   // Drops the causes of every row but the waived ones (judge() starts here).
   void clear_causes();
 
@@ -224,6 +243,8 @@ class RecordTable {
   LastEnds last_ends_;  // a pair's records share their ends
 
   void count(const Row& r, float p99) const;  // into stats_: a measured row's figures
+
+  std::shared_ptr<const JudgeContext> judged_;  // the last judge()'s, for cause()
 
   mutable std::vector<KindStats> stats_;  // by kind
   mutable bool counts_valid_ = true;      // stats_' counts and extremes

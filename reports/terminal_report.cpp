@@ -126,7 +126,8 @@ void verdict_section(const RecordTable& t, Verdict v, std::string_view title, st
     const std::string head = fmt::format("{} {} {} {}", fit(t.rail_name(t.rail(row)), 16),
                                          fit(t.pair_name(g.first), 40), fit(t.name(t.label(row)), 18), fmt::join(sizes, ", "));
     out += "  " + wrap(head, 2, 6) + "\n";
-    std::string cause = t.cause(g.first).empty() ? "(no cause recorded)" : std::string(t.cause(g.first));
+    std::string cause = t.cause(g.first);
+    if (cause.empty()) cause = "(no cause recorded)";
     if (g.sizes.size() > 1) cause = fmt::format("at {}: {}", size_text(t.size_bytes(row)), cause);
     out += "      " + wrap(cause, 6, 6) + "\n";
   }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <tuple>
 
@@ -192,6 +193,29 @@ TEST(RecordTable, KindStatsFollowWaivedRows) {
   EXPECT_DOUBLE_EQ(after.min, 360);
   t.add(bw_record("a", "c", 100));
   EXPECT_DOUBLE_EQ(t.kind_stats()[t.row(0).kind].median, 365);
+}
+
+TEST(RecordTable, JudgedCausesAreWrittenWhenAskedNotHeld) {
+  // A rail where every pair is slow, each at its own figure: 1000 distinct causes.
+  RecordTable t;
+  for (int i = 0; i < 1000; ++i) t.add(bw_record(fmt::format("n{}", i), "hub", 100 + i * 0.1));
+  judge(t, *load_profile("default"));
+  EXPECT_EQ(t.text_count(), 0u);
+  std::set<std::string> causes;
+  for (size_t i = 0; i < t.size(); ++i) {
+    ASSERT_EQ(t.row(i).verdict, Verdict::kFail);
+    causes.insert(t.cause(i));
+  }
+  EXPECT_EQ(causes.size(), 1000u);
+  EXPECT_EQ(t.cause(0),
+            "100.0 Gb/s < 360.0 Gb/s (0.90 x 400 Gb/s); 100.0 Gb/s is 33% below the rail's median 149.9 Gb/s; "
+            "likely cause: hub is in all 1000 slow pairs of rail r");
+
+  // A verdict given by hand replaces the judged one, and its cause with it.
+  t.set_verdict(0, Verdict::kWaived, "no GPU on n0");
+  EXPECT_EQ(t.cause(0), "no GPU on n0");
+  t.set_verdict(1, Verdict::kPass, "");
+  EXPECT_EQ(t.cause(1), "");
 }
 
 TEST(RecordTable, MoreEndsOnARailThanItCanNumberIsAClearError) {
