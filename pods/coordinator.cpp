@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <semaphore>
+#include <stdexcept>
 #include <thread>
 
 #include "common/build_info.hpp"
@@ -122,6 +123,7 @@ class Run {
   std::map<std::pair<const reports::RailInfo*, size_t>, uint32_t> end_hint_;  // (rail, member) -> end id
   std::ofstream records_file_;
   std::string records_file_error_;
+  std::string table_error_;  // the table is full: what limit
   std::vector<std::string> notes_;
 
   void keep(const reports::RailInfo& rail, size_t client, size_t server, std::vector<reports::Record> records);
@@ -133,9 +135,17 @@ void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std:
   uint32_t& src = end_hint_.try_emplace({&rail, client}, UINT32_MAX).first->second;
   uint32_t& dst = end_hint_.try_emplace({&rail, server}, UINT32_MAX).first->second;
   for (const reports::Record& rec : records) {
-    src = table_.intern_end(rec.src, src);
-    dst = table_.intern_end(rec.dst, dst);
-    table_.add(rec, src, dst);
+    if (table_error_.empty()) {
+      try {
+        src = table_.intern_end(rec.src, src);
+        dst = table_.intern_end(rec.dst, dst);
+        table_.add(rec, src, dst);
+      } catch (const std::length_error& e) {  // past one of the table's limits (record_table.hpp)
+        table_error_ = e.what();
+        say(fmt::format("{}: the records after the first {} go to {} only", table_error_, table_.size(),
+                        opt_.records_path.empty() ? "memory" : opt_.records_path));
+      }
+    }
     if (records_file_.is_open() && records_file_error_.empty()) {
       records_file_ << reports::to_json(rec).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
     }
@@ -524,6 +534,10 @@ Result<CoordinatorRun> Run::go() {
     for (const auto& rail : out.rails) rails.emplace_back([this, &rail] { run_rail(rail); });
   }
   if (!records_file_error_.empty()) notes_.push_back(records_file_error_);
+  if (!table_error_.empty() && records_dropped_) {
+    return fail(Errc::kInvalidArgument, fmt::format("the run outgrew the coordinator's record table ({})", table_error_),
+                fmt::format("every record is in {}; test fewer nodes or rails per coordinator run", opt_.records_path));
+  }
 
   // Records in a stable order: rail order, then round, client, test, size.
   std::map<std::string, size_t> rail_index;
