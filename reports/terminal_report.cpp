@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <sstream>
 
 #include "reports/analysis.hpp"
@@ -99,7 +100,11 @@ void rail_block(const RecordTable& table, const RailSummary& s, std::string& out
 }
 
 // Records of one verdict, grouped per rail, pair and test: one entry with the sizes it
-// covers and the cause at the first of them.
+// covers and the cause at the first of them. At most kListedPerRail entries a rail, in the
+// order the records came: a rail where every pair fails gives a line saying how many more,
+// not a million entries (results.json and the other formats list every record).
+constexpr size_t kListedPerRail = 20;
+
 void verdict_section(const RecordTable& t, Verdict v, std::string_view title, std::string& out) {
   struct Group {
     size_t first;
@@ -108,16 +113,28 @@ void verdict_section(const RecordTable& t, Verdict v, std::string_view title, st
   using Key = std::tuple<uint16_t, uint32_t, uint32_t, uint16_t>;  // rail, source node, destination node, label
   std::vector<Key> order;
   std::map<Key, Group> groups;
+  std::vector<size_t> listed(t.rail_count(), 0), more(t.rail_count(), 0);  // per rail: entries, records left out
   for (size_t i = 0; i < t.size(); ++i) {
     const RecordTable::Row& row = t.row(i);
     if (row.verdict != v) continue;
-    const Key key{t.rail(row), t.node_of(t.src(row)), t.node_of(t.dst(row)), t.label(row)};
-    auto [it, fresh] = groups.try_emplace(key, Group{i, {}});
-    if (fresh) order.push_back(key);
+    const uint16_t rail = t.rail(row);
+    const Key key{rail, t.node_of(t.src(row)), t.node_of(t.dst(row)), t.label(row)};
+    auto it = groups.find(key);
+    if (it == groups.end()) {
+      if (listed[rail] == kListedPerRail) {
+        ++more[rail];
+        continue;
+      }
+      ++listed[rail];
+      it = groups.emplace(key, Group{i, {}}).first;
+      order.push_back(key);
+    }
     it->second.sizes.push_back(t.size_bytes(row));
   }
   if (groups.empty()) return;
-  out += fmt::format("\n{} ({})\n", title, groups.size());
+  const size_t left_out = std::accumulate(more.begin(), more.end(), size_t{0});
+  out += left_out == 0 ? fmt::format("\n{} ({})\n", title, groups.size())
+                       : fmt::format("\n{} ({} listed, {} more records)\n", title, groups.size(), left_out);
   for (const auto& key : order) {
     const Group& g = groups.at(key);
     const RecordTable::Row& row = t.row(g.first);
@@ -130,6 +147,12 @@ void verdict_section(const RecordTable& t, Verdict v, std::string_view title, st
     if (cause.empty()) cause = "(no cause recorded)";
     if (g.sizes.size() > 1) cause = fmt::format("at {}: {}", size_text(t.size_bytes(row)), cause);
     out += "      " + wrap(cause, 6, 6) + "\n";
+  }
+  for (size_t rail = 0; rail < more.size(); ++rail) {
+    if (more[rail] == 0) continue;
+    out += "  " + wrap(fmt::format("... and {} more {} records on rail {}, not listed here: results.json has every one",
+                                   more[rail], verdict_text(v), t.rail_name(static_cast<uint16_t>(rail))),
+                       2, 6) + "\n";
   }
 }
 

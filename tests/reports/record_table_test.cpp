@@ -218,6 +218,21 @@ TEST(RecordTable, JudgedCausesAreWrittenWhenAskedNotHeld) {
   EXPECT_EQ(t.cause(1), "");
 }
 
+TEST(RecordTable, TheTerminalReportListsAFewFailuresPerRailNotEveryOne) {
+  Results head;
+  head.meta.profile = "default";
+  RecordTable t;
+  for (int i = 0; i < 30; ++i) t.add(bw_record(fmt::format("n{:02}", i), "hub", 100));
+  t.add(bw_record("a", "b", 100, 1 << 20, "r2"));
+  judge(t, *load_profile("default"));
+  const std::string text = render_terminal(head, t);
+  EXPECT_NE(text.find("failures (21 listed, 10 more records)"), std::string::npos) << text;
+  EXPECT_NE(text.find("n19 -> hub"), std::string::npos);
+  EXPECT_EQ(text.find("n20 -> hub"), std::string::npos);
+  EXPECT_NE(text.find("a -> b"), std::string::npos);  // another rail has its own 20
+  EXPECT_NE(text.find("... and 10 more fail records on rail r, not listed here"), std::string::npos) << text;
+}
+
 TEST(RecordTable, MoreEndsOnARailThanItCanNumberIsAClearError) {
   RecordTable t;
   Record r = bw_record("n0", "hub", 380);
