@@ -10,7 +10,8 @@ namespace {
 // extra vertex removed, so each member is client n/2 or n/2 - 1 times.
 Pair oriented(uint32_t a, uint32_t b, uint32_t n) {
   const uint32_t odd = n % 2 == 1 ? n : n + 1;
-  const uint32_t d = (b + odd - a) % odd;
+  uint32_t d = b + odd - a;  // a, b < odd: (b - a) mod odd without a division
+  if (d >= odd) d -= odd;
   return d <= (odd - 1) / 2 ? Pair{a, b} : Pair{b, a};
 }
 
@@ -20,7 +21,12 @@ Pair oriented(uint32_t a, uint32_t b, uint32_t n) {
 Round all_pairs_round(uint32_t n, size_t r) {
   const uint32_t m = n % 2 == 0 ? n : n + 1;
   const uint32_t turn = static_cast<uint32_t>(r % (m - 1));
-  auto member = [&](uint32_t seat) { return seat == 0 ? 0 : (seat - 1 + (m - 1) - turn) % (m - 1) + 1; };
+  auto member = [&](uint32_t seat) -> uint32_t {
+    if (seat == 0) return 0;
+    uint32_t k = seat - 1 + (m - 1) - turn;  // < 2 (m - 1): mod m-1 without a division
+    if (k >= m - 1) k -= m - 1;
+    return k + 1;
+  };
   Round round;
   round.reserve(m / 2);
   for (uint32_t i = 0; i < m / 2; ++i) {
