@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 
 namespace railcheck::reports {
 
@@ -9,7 +10,7 @@ double MedianSelect::value(uint64_t key) noexcept {
   return std::bit_cast<double>((key >> 63) != 0 ? key & ~(uint64_t{1} << 63) : ~key);
 }
 
-void MedianSelect::add(size_t count, double min, double max) {
+void MedianSelect::add(size_t count, double min, double max, std::span<const double> sample) {
   Group g;
   g.count = count;
   if (count == 0) {
@@ -25,8 +26,27 @@ void MedianSelect::add(size_t count, double min, double max) {
   g.hi = key(max);
   g.in_range = count;
   g.state = count <= kGatherMax ? State::kWait : State::kCount;
+  if (g.state == State::kCount && sample.size() >= 64) {
+    // The sample's middle, widened to 5 standard deviations of the median's rank in it.
+    std::vector<double> s(sample.begin(), sample.end());
+    std::ranges::sort(s);
+    const size_t m = s.size();
+    const size_t w = static_cast<size_t>(2.5 * std::sqrt(static_cast<double>(m))) + 2;
+    g.guess_lo = key(s[m / 2 > w ? m / 2 - w : 0]);
+    g.guess_hi = key(s[std::min(m - 1, m / 2 + w)]);
+    g.state = State::kGuess;
+  }
   groups_.push_back(std::move(g));
   ++pending_;
+}
+
+// The mean of the values of ranks a and b (b = a or a + 1) among `values`.
+double MedianSelect::middle(std::vector<double>& v, size_t a, size_t b) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(a), v.end());
+  const double va = v[a];
+  if (b == a) return va;
+  const double vb = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(a) + 1, v.end());
+  return (va + vb) / 2;
 }
 
 void MedianSelect::finish(Group& g, double result) {
@@ -40,8 +60,16 @@ void MedianSelect::finish(Group& g, double result) {
 void MedianSelect::begin_pass() {
   ++passes_;
   size_t budget = kGatherBudget;
+  gathered_ = 0;
   for (Group& g : groups_) {
     switch (g.state) {
+      case State::kGuess:
+        g.below_guess = g.in_guess = 0;
+        g.seen_lo = UINT64_MAX;
+        g.seen_hi = 0;
+        g.overflow = false;
+        g.values.clear();
+        break;
       case State::kCount: {
         const auto width = static_cast<unsigned>(std::bit_width(g.hi - g.lo));
         constexpr unsigned kBits = 12;
@@ -72,14 +100,31 @@ void MedianSelect::end_pass() {
     const size_t a = (g.count - 1) / 2 - g.below;
     const size_t b = g.count / 2 - g.below;
     switch (g.state) {
-      case State::kGather: {
-        auto& v = g.values;
-        std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(a), v.end());
-        const double va = v[a];
-        const double vb = b == a ? va : *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(a) + 1, v.end());
-        finish(g, b == a ? va : (va + vb) / 2);
+      case State::kGuess: {
+        const size_t below = g.below_guess;  // g.below is 0: a and b are ranks in the group
+        if (below <= a && below + g.in_guess > b) {  // both middle ranks are in the window
+          if (!g.overflow) {
+            finish(g, middle(g.values, a - below, b - below));
+            break;
+          }
+          if (g.seen_lo == g.seen_hi) {
+            finish(g, value(g.seen_lo));
+            break;
+          }
+          g.lo = g.seen_lo;
+          g.hi = g.seen_hi;
+          g.below = below;
+          g.in_range = g.in_guess;
+          g.state = g.in_guess <= kGatherMax ? State::kWait : State::kCount;
+        } else {
+          g.state = State::kCount;  // the window missed: the whole range, as without a sample
+        }
+        std::vector<double>().swap(g.values);
         break;
       }
+      case State::kGather:
+        finish(g, middle(g.values, a, b));
+        break;
       case State::kEnds:
         finish(g, (value(g.seen_lo) + value(g.seen_hi)) / 2);
         break;

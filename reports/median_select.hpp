@@ -6,7 +6,11 @@
 // each median.
 //
 //   1. Each group starts from its count, minimum and maximum. A group of one value (or of
-//      equal values) is done; a small one is gathered whole in the next pass.
+//      equal values) is done; a small one is gathered whole in the next pass. A large one
+//      with a sample of its values (every k-th, say) starts from the sample's middle: the
+//      first pass counts the values below that window and gathers those in it, and when both
+//      middle ranks fall in it (they do, but for a 5-sigma miss) that one pass is the last.
+//      A window that missed costs two passes more, never a wrong median.
 //   2. A pass counts each group's values in up to 4096 buckets of their key range (keys order
 //      as the values do). The buckets holding the two middle ranks (one for an odd count)
 //      become the new range, narrower by up to 4096x. A range whose values all turned out
@@ -16,8 +20,8 @@
 //   4. A range of few values (kGatherMax) is gathered, within a budget per pass, and the
 //      ranks are selected there (nth_element).
 //
-// Typical data takes two passes (histogram, gather); any data at most about seven (a key has
-// 64 bits, a pass resolves 12). The median is the middle value, or the mean of the middle two
+// Typical data takes one pass with a sample, two without (histogram, gather); any data at
+// most about eight (a key has 64 bits, a pass resolves 12). The median is the middle value, or the mean of the middle two
 // for an even count, exactly as median() computes it; 0 for an empty group. Values must not be
 // NaN (JSON has none); -0 counts as 0.
 //
@@ -29,6 +33,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace railcheck::reports {
@@ -38,8 +43,9 @@ class MedianSelect {
   static constexpr size_t kGatherMax = size_t{1} << 16;     // values gathered per group
   static constexpr size_t kGatherBudget = size_t{1} << 20;  // values gathered per pass (8 MiB)
 
-  // A group (numbered from 0 in the order added) of `count` values between min and max.
-  void add(size_t count, double min, double max);
+  // A group (numbered from 0 in the order added) of `count` values between min and max, and
+  // optionally a sample of them (spread over the values, not the first few).
+  void add(size_t count, double min, double max, std::span<const double> sample = {});
   [[nodiscard]] size_t size() const noexcept { return groups_.size(); }
   [[nodiscard]] bool done() const noexcept { return pending_ == 0; }
   // One pass: feed(value) must call value(group, v) for every value of every group, the same
@@ -56,6 +62,7 @@ class MedianSelect {
  private:
   enum class State : uint8_t {
     kDone,
+    kGuess,   // count the values below [guess_lo, guess_hi], gather those in it
     kCount,   // a histogram of [lo, hi]
     kEnds,    // the largest key in [lo, hi_a] and the smallest in [lo_b, hi]
     kGather,  // every value in [lo, hi] (scheduled this pass)
@@ -71,6 +78,9 @@ class MedianSelect {
     size_t in_range = 0;         // kGather/kWait: values in [lo, hi]
     uint64_t seen_lo = 0, seen_hi = 0;  // kCount: in-range keys seen; kEnds: the answers
     bool seen_a = false, seen_b = false;  // kEnds: whether seen_lo, seen_hi are set
+    uint64_t guess_lo = 0, guess_hi = 0;  // kGuess: the sample's window
+    size_t below_guess = 0, in_guess = 0;
+    bool overflow = false;  // kGuess: more values in the window than were gathered
     std::vector<uint32_t> hist;
     std::vector<double> values;
     double result = 0;
@@ -92,6 +102,21 @@ class MedianSelect {
     const uint64_t k = key(v);
     if (k < g.lo || k > g.hi) return;
     switch (g.state) {
+      case State::kGuess:
+        if (k < g.guess_lo) {
+          ++g.below_guess;
+        } else if (k <= g.guess_hi) {
+          ++g.in_guess;
+          if (k < g.seen_lo) g.seen_lo = k;
+          if (k > g.seen_hi) g.seen_hi = k;
+          if (g.values.size() < kGatherMax && gathered_ < kGatherBudget) {
+            g.values.push_back(v);
+            ++gathered_;
+          } else {
+            g.overflow = true;
+          }
+        }
+        break;
       case State::kCount:
         ++g.hist[(k - g.lo) >> g.shift];
         if (k < g.seen_lo) g.seen_lo = k;
@@ -112,8 +137,11 @@ class MedianSelect {
     }
   }
 
+  static double middle(std::vector<double>& values, size_t a, size_t b);
+
   std::vector<Group> groups_;
   size_t pending_ = 0;
+  size_t gathered_ = 0;  // kGuess values gathered this pass
   size_t passes_ = 0;
 };
 

@@ -309,20 +309,28 @@ void RecordTable::clear_causes() {
 }
 
 void RecordTable::count(const Row& r, float p99) const {
-  if (stats_.size() <= r.kind) stats_.resize(size_t{r.kind} + 1);
+  if (stats_.size() <= r.kind) {
+    stats_.resize(size_t{r.kind} + 1);
+    samples_.resize(size_t{r.kind} + 1);
+  }
   KindStats& s = stats_[r.kind];
+  const bool sampled = s.measured % kSampleEvery == 0;
   const bool first = s.measured++ == 0;
   s.min = first ? r.value : std::min(s.min, r.value);
   s.max = first ? r.value : std::max(s.max, r.value);
+  if (sampled) samples_[r.kind].values.push_back(r.value);
   if (!kinds_[r.kind].latency) return;
   s.p99_min = first ? p99 : std::min<double>(s.p99_min, p99);
   s.p99_max = first ? p99 : std::max<double>(s.p99_max, p99);
+  if (sampled) samples_[r.kind].p99s.push_back(p99);
 }
 
 const std::vector<RecordTable::KindStats>& RecordTable::kind_stats() const {
   stats_.resize(kinds_.size());
+  samples_.resize(kinds_.size());
   if (!counts_valid_) {
     stats_.assign(kinds_.size(), {});
+    samples_.assign(kinds_.size(), {});
     size_t latency_row = 0;
     for (const Row& r : rows_) {
       const float p99 = kinds_[r.kind].latency ? p99_[latency_row++] : 0;
@@ -335,8 +343,8 @@ const std::vector<RecordTable::KindStats>& RecordTable::kind_stats() const {
   MedianSelect select;
   for (size_t k = 0; k < kinds_.size(); ++k) {
     const KindStats& s = stats_[k];
-    select.add(s.measured, s.min, s.max);
-    select.add(kinds_[k].latency ? s.measured : 0, s.p99_min, s.p99_max);
+    select.add(s.measured, s.min, s.max, samples_[k].values);
+    select.add(kinds_[k].latency ? s.measured : 0, s.p99_min, s.p99_max, samples_[k].p99s);
   }
   while (!select.done()) {
     select.pass([&](auto&& value) {

@@ -246,6 +246,12 @@ class RecordTable {
 
   std::shared_ptr<const JudgeContext> judged_;  // the last judge()'s, for cause()
 
+  // Every kSampleEvery-th measured value (and p99) of a kind, for MedianSelect's first guess.
+  static constexpr size_t kSampleEvery = 64;
+  struct Sample {
+    std::vector<double> values, p99s;
+  };
+  mutable std::vector<Sample> samples_;   // by kind
   mutable std::vector<KindStats> stats_;  // by kind
   mutable bool counts_valid_ = true;      // stats_' counts and extremes
   mutable bool medians_valid_ = true;
