@@ -9,6 +9,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "reports/compact_json.hpp"
 #include "reports/record_table.hpp"
 
 namespace railcheck::reports {
@@ -127,21 +128,30 @@ Result<void> write_results_streamed(const Results& head, const RecordTable& tabl
   if (!in) return fail_errno(fmt::format("open {}", records_jsonl), errno, "the coordinator writes it beside the reports");
   return write_file(path, [&](std::ostream& out) -> Result<void> {
     out << std::string_view(text).substr(0, at) << "[";
-    std::string line;
+    std::string line, rec;
     size_t row = 0;
     for (; std::getline(in, line); ++row) {
       if (row >= table.size()) {
         return fail(Errc::kProtocol, fmt::format("{} has more records than the run's {}", records_jsonl, table.size()));
       }
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        return fail(Errc::kProtocol, fmt::format("{} line {}: not a JSON record", records_jsonl, row + 1));
+      const std::string_view verdict = to_string(table.row(row).verdict);
+      const std::string cause = table.cause(row);
+      // Indented as render_json() would: a record is two levels deep. The coordinator's lines
+      // are compact dumps, re-indented as they are; anything else is parsed.
+      rec.clear();
+      const std::string verdict_json = fmt::format("\"{}\"", verdict);  // a verdict's name needs no escapes
+      const std::string cause_json = cause.empty() ? "\"\"" : nlohmann::json(cause).dump(-1, ' ', false, kReplaceBadUtf8);
+      const std::pair<std::string_view, std::string_view> replace[] = {{"cause", cause_json}, {"verdict", verdict_json}};
+      if (!reindent_compact(line, 4, replace, rec)) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          return fail(Errc::kProtocol, fmt::format("{} line {}: not a JSON record", records_jsonl, row + 1));
+        }
+        j["verdict"] = verdict;
+        j["cause"] = cause;
+        rec = j.dump(2, ' ', false, kReplaceBadUtf8);
+        for (size_t p = rec.find('\n'); p != std::string::npos; p = rec.find('\n', p + 5)) rec.replace(p, 1, "\n    ");
       }
-      j["verdict"] = to_string(table.row(row).verdict);
-      j["cause"] = table.cause(row);
-      // Indented as render_json() would: a record is two levels deep.
-      std::string rec = j.dump(2, ' ', false, kReplaceBadUtf8);
-      for (size_t p = rec.find('\n'); p != std::string::npos; p = rec.find('\n', p + 5)) rec.replace(p, 1, "\n    ");
       out << (row == 0 ? "\n    " : ",\n    ") << rec;
     }
     if (row != table.size()) {
