@@ -2,9 +2,10 @@
 // A run's records in compact form: what the verdicts and the per-rail summaries need, and
 // nothing more. Ends (an interface of a node, with its link, memory and GPU facts), rails and
 // test labels are stored once, and so is each kind of row: a rail, a test label, a message
-// size and a QP count, the rows a figure is compared within. Errors and causes are stored once
-// per distinct text. A record is a 16-byte row (its kind, its two ends numbered within the
-// rail, its figure, flags and verdict), plus 4 bytes of p99 for a latency record.
+// size and a QP count, the rows a figure is compared within. Errors, and causes that came with
+// the records, are stored once per distinct text; the causes judge() finds are written when
+// asked for, from what it kept. A record is a 16-byte row (its kind, its two ends numbered
+// within the rail, its figure, flags and verdict), plus 4 bytes of p99 for a latency record.
 //
 // judge() and summarize_rails() work on a table, and the coordinator keeps one for the whole
 // run while the full records go to a file as they arrive: all-pairs over 1024 nodes x 8 rails
