@@ -48,7 +48,11 @@ bool headline_value(const Record& r, double& value) {
 std::vector<bool> gate_flags(const std::vector<Record>& records) { return gate_flags(RecordTable::of(records)); }
 
 std::vector<RailSummary> summarize_rails(const Results& results) {
-  auto out = summarize_rails(RecordTable::of(results.records), results.rails, results.meta.tests);
+  return summarize_rails(results, RecordTable::of(results.records));
+}
+
+std::vector<RailSummary> summarize_rails(const Results& results, const RecordTable& table) {
+  auto out = summarize_rails(table, results.rails, results.meta.tests);
   for (RailSummary& s : out) {
     for (TestRow& row : s.tests) {
       if (row.worst_row != SIZE_MAX) row.worst = &results.records[row.worst_row];

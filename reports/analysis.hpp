@@ -81,5 +81,9 @@ struct RailSummary {
 };
 
 std::vector<RailSummary> summarize_rails(const Results& results);
+// The same over a table already made of results.records (RecordTable::of), for a reporter
+// that also wants the table's gate_flags(): one table, not two.
+class RecordTable;
+std::vector<RailSummary> summarize_rails(const Results& results, const RecordTable& table);
 
 }  // namespace railcheck::reports

@@ -12,6 +12,7 @@
 #include "reports/html_heatmap.hpp"
 #include "reports/markup.hpp"
 #include "reports/outputs.hpp"
+#include "reports/record_table.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -264,8 +265,9 @@ void node_card(const NodeInfo& n, std::string& out) {
 }  // namespace
 
 std::string render_html(const Results& results) {
-  const auto rails = summarize_rails(results);
-  const std::vector<bool> gate = gate_flags(results.records);
+  const RecordTable table = RecordTable::of(results.records);
+  const auto rails = summarize_rails(results, table);
+  const std::vector<bool> gate = gate_flags(table);
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"

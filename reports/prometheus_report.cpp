@@ -13,6 +13,7 @@
 
 #include "reports/analysis.hpp"
 #include "reports/outputs.hpp"
+#include "reports/record_table.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -52,8 +53,7 @@ bool epoch_seconds(const std::string& text, double& out) {
 }
 
 // Per pair and test: the gated figure, and the verdict as a state set.
-void pair_samples(const Results& results, Family& bw, Family& lat, Family& verdict) {
-  const std::vector<bool> gate = gate_flags(results.records);
+void pair_samples(const Results& results, const std::vector<bool>& gate, Family& bw, Family& lat, Family& verdict) {
   std::set<std::string> seen;            // one sample per label set, even if two records share one
   std::map<std::string, Verdict> worst;  // pair labels -> the most severe verdict
   std::vector<std::string> worst_order;
@@ -112,8 +112,9 @@ std::string render_prometheus(const Results& results) {
                 {}};
   Family finished{"railcheck_run_finished_timestamp_seconds", "gauge",
                   "When the run finished, in seconds since the Unix epoch.", {}};
-  pair_samples(results, bw, lat, verdict);
-  for (const RailSummary& s : summarize_rails(results)) {
+  const RecordTable table = RecordTable::of(results.records);
+  pair_samples(results, gate_flags(table), bw, lat, verdict);
+  for (const RailSummary& s : summarize_rails(results, table)) {
     for (auto [name, n] : {std::pair{"pass", s.pass}, {"warn", s.warn}, {"fail", s.fail}, {"waived", s.waived}}) {
       sample(rail_pairs, "", fmt::format("rail=\"{}\",verdict=\"{}\"", prometheus_label_value(s.name), name),
              fmt::format("{}", n));
