@@ -140,7 +140,9 @@ void MedianSelect::end_pass() {
         const uint64_t lo = g.lo;
         auto bucket_lo = [&](size_t i) { return std::max(g.seen_lo, lo + (uint64_t{i} << g.shift)); };
         auto bucket_hi = [&](size_t i) {
-          const uint64_t last = lo + (uint64_t{i} << g.shift) + ((uint64_t{1} << g.shift) - 1);
+          const uint64_t first = lo + (uint64_t{i} << g.shift);
+          const uint64_t span = (uint64_t{1} << g.shift) - 1;
+          const uint64_t last = first > UINT64_MAX - span ? UINT64_MAX : first + span;
           return std::min({g.seen_hi, g.hi, last});
         };
         g.below += before;
