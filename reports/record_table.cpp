@@ -29,7 +29,7 @@ std::string end_key(const PairEnd& e) {
   }
   k += e.active_mtu ? fmt::format("{}", *e.active_mtu) : "-";
   k += '\x1f';
-  k += e.rate_gbps ? fmt::format("{:a}", *e.rate_gbps) : "-";
+  k += e.rate_gbps ? fmt::format("{:x}", std::bit_cast<uint64_t>(*e.rate_gbps)) : "-";  // exact, and cheap
   k += '\x1f';
   k += e.gpu ? fmt::format("{}", *e.gpu) : "-";
   return k;
@@ -236,7 +236,13 @@ size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
 RecordTable RecordTable::of(std::span<const Record> records) {
   RecordTable table;
   table.reserve(records.size());
-  for (const Record& r : records) table.add(r);
+  // A pair's records come together: each end is first compared with the last record's.
+  uint32_t src = UINT32_MAX, dst = UINT32_MAX;
+  for (const Record& r : records) {
+    src = table.intern_end(r.src, src);
+    dst = table.intern_end(r.dst, dst);
+    table.add(r, src, dst);
+  }
   return table;
 }
 
