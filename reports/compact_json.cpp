@@ -82,8 +82,8 @@ class Reindent {
     const bool copy = replacement == nullptr;
     bool ok = false;
     switch (text_[pos_]) {
-      case '{': ok = members(depth, copy); break;
-      case '[': ok = elements(depth, copy); break;
+      case '{':
+      case '[': ok = container(depth, copy); break;
       case '"': ok = string(copy, nullptr); break;
       default: ok = scalar(copy); break;
     }
@@ -91,71 +91,53 @@ class Reindent {
     return ok;
   }
 
-  bool members(int depth, bool copy) {
-    ++pos_;  // {
-    if (pos_ < text_.size() && text_[pos_] == '}') {
+  // An object or an array: "{}" or "[]" when empty, else one member or element a line.
+  bool container(int depth, bool copy) {
+    const char open = text_[pos_];
+    const char close = open == '{' ? '}' : ']';
+    ++pos_;
+    if (pos_ < text_.size() && text_[pos_] == close) {
       ++pos_;
-      if (copy) out_ += "{}";
+      if (copy) (out_ += open) += close;
       return true;
     }
-    if (copy) out_ += '{';
+    if (copy) out_ += open;
     while (true) {
       if (copy) newline(depth + 1);
-      std::string_view name;
-      if (!string(copy, &name) || pos_ >= text_.size() || text_[pos_] != ':') return false;
-      ++pos_;
-      if (copy) out_ += ": ";
-      const std::string_view* replacement = nullptr;
-      if (depth == 0) {
-        for (const auto& [key, with] : replace_) {
-          if (key == name) {
-            replacement = &with;
-            ++replaced_;
-          }
-        }
-      }
-      if (!value(depth + 1, copy ? replacement : &kNothing)) return false;
+      const std::string_view* replacement = copy ? nullptr : &kNothing;
+      if (open == '{' && !key(depth, copy, replacement)) return false;
+      if (!value(depth + 1, replacement)) return false;
       if (pos_ >= text_.size()) return false;
       if (text_[pos_] == ',') {
         ++pos_;
         if (copy) out_ += ',';
         continue;
       }
-      if (text_[pos_] != '}') return false;
+      if (text_[pos_] != close) return false;
       ++pos_;
       if (copy) {
         newline(depth);
-        out_ += '}';
+        out_ += close;
       }
       return true;
     }
   }
 
-  bool elements(int depth, bool copy) {
-    ++pos_;  // [
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-      if (copy) out_ += "[]";
-      return true;
-    }
-    if (copy) out_ += '[';
-    while (true) {
-      if (copy) newline(depth + 1);
-      if (!value(depth + 1, copy ? nullptr : &kNothing)) return false;
-      if (pos_ >= text_.size()) return false;
-      if (text_[pos_] == ',') {
-        ++pos_;
-        if (copy) out_ += ',';
-        continue;
+  // A member's name and colon. In the top-level object (depth 0), a member named in replace_
+  // gets `replacement` set to its new value.
+  bool key(int depth, bool copy, const std::string_view*& replacement) {
+    std::string_view name;
+    if (!string(copy, &name) || pos_ >= text_.size() || text_[pos_] != ':') return false;
+    ++pos_;
+    if (copy) out_ += ": ";
+    if (depth != 0) return true;
+    for (const auto& [member, with] : replace_) {
+      if (member == name) {
+        replacement = &with;
+        ++replaced_;
       }
-      if (text_[pos_] != ']') return false;
-      ++pos_;
-      if (copy) {
-        newline(depth);
-        out_ += ']';
-      }
-      return true;
     }
+    return true;
   }
 
   static constexpr std::string_view kNothing{};  // a skipped value writes nothing
