@@ -283,17 +283,13 @@ void judge(RecordTable& t, const Profile& profile) {
       c->end_rates[rail].push_back(t.end(e).rate_gbps.value_or(std::numeric_limits<double>::quiet_NaN()));
     }
   }
-  const auto p99s = t.latency_p99s();
-  size_t latency_row = 0;  // the row's entry in p99s
   SlowPairs slow(t);
-  for (size_t i = 0; i < t.size(); ++i) {
-    const Row& r = t.row(i);
-    const float p99 = t.latency(r) ? p99s[latency_row++] : 0;
-    if (r.verdict == Verdict::kWaived) continue;
+  t.for_each_row([&](size_t i, const Row& r, const RecordTable::Kind&, float p99) {
+    if (r.verdict == Verdict::kWaived) return;
     const Verdict v = r.failed_to_run() || !r.figures() ? Verdict::kFail : check(*c, t, r, i, p99, nullptr);
     t.set_judged_verdict(i, v);
     if (v == Verdict::kWarn || v == Verdict::kFail) slow.add(r);
-  }
+  });
   c->rail_rates = rail_rates(t);
   c->common = slow.sentences();
   t.set_judge_context(std::move(c));

@@ -4,15 +4,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <stdexcept>
-#include <tuple>
-#include <unordered_set>
-
-#include "reports/median_select.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -70,20 +64,6 @@ Id intern(std::string_view text, std::vector<std::string>& pool, std::unordered_
     if (word(a.data() + i) != word(b.data() + i)) return false;
   }
   return word(a.data() + n - 8) == word(b.data() + n - 8);  // the last bytes, overlapping
-}
-
-// Whether row a is worse than row b (of the same test): a more severe verdict, then no figures,
-// then a worse figure.
-bool worse(const RecordTable::Row& a, const RecordTable::Row& b, bool latency) {
-  if (verdict_rank(a.verdict) != verdict_rank(b.verdict)) return verdict_rank(a.verdict) > verdict_rank(b.verdict);
-  if (a.figures() != b.figures()) return !a.figures();
-  if (!a.figures()) return false;
-  return latency ? a.value > b.value : a.value < b.value;
-}
-
-// A row whose figure counts: it ran, has figures and was not waived.
-bool measured(const RecordTable::Row& r) {
-  return r.verdict != Verdict::kWaived && !r.failed_to_run() && r.figures();
 }
 
 }  // namespace
@@ -228,7 +208,7 @@ size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
     causes_.emplace_back(static_cast<uint32_t>(index), text_id(r.cause));
   }
   rows_.push_back(row);
-  if (counts_valid_ && measured(row)) count(row, p99);
+  if (counts_valid_ && row.measured()) count(row, p99);
   medians_valid_ = false;
   return index;
 }
@@ -317,311 +297,42 @@ void RecordTable::clear_causes() {
 void RecordTable::count(const Row& r, float p99) const {
   if (stats_.size() <= r.kind) {
     stats_.resize(size_t{r.kind} + 1);
-    samples_.resize(size_t{r.kind} + 1);
+    value_samples_.resize(size_t{r.kind} + 1);
+    p99_samples_.resize(size_t{r.kind} + 1);
   }
   KindStats& s = stats_[r.kind];
-  const bool sampled = s.measured % kSampleEvery == 0;
-  const bool first = s.measured++ == 0;
-  s.min = first ? r.value : std::min(s.min, r.value);
-  s.max = first ? r.value : std::max(s.max, r.value);
-  if (sampled) samples_[r.kind].values.push_back(r.value);
-  if (!kinds_[r.kind].latency) return;
-  s.p99_min = first ? p99 : std::min<double>(s.p99_min, p99);
-  s.p99_max = first ? p99 : std::max<double>(s.p99_max, p99);
-  if (sampled) samples_[r.kind].p99s.push_back(p99);
+  const bool latency = kinds_[r.kind].latency;
+  if (s.measured % kSampleEvery == 0) {
+    value_samples_[r.kind].push_back(r.value);
+    if (latency) p99_samples_[r.kind].push_back(p99);
+  }
+  s.add(r.value, latency, p99);
 }
 
 const std::vector<RecordTable::KindStats>& RecordTable::kind_stats() const {
   stats_.resize(kinds_.size());
-  samples_.resize(kinds_.size());
+  value_samples_.resize(kinds_.size());
+  p99_samples_.resize(kinds_.size());
   if (!counts_valid_) {
     stats_.assign(kinds_.size(), {});
-    samples_.assign(kinds_.size(), {});
-    size_t latency_row = 0;
-    for (const Row& r : rows_) {
-      const float p99 = kinds_[r.kind].latency ? p99_[latency_row++] : 0;
-      if (measured(r)) count(r, p99);
-    }
+    value_samples_.assign(kinds_.size(), {});
+    p99_samples_.assign(kinds_.size(), {});
+    for_each_row([&](size_t, const Row& r, const Kind&, float p99) {
+      if (r.measured()) count(r, p99);
+    });
     counts_valid_ = true;
   }
   if (medians_valid_) return stats_;
-  // Group 2k: kind k's values; 2k + 1: its p99s (latency kinds).
-  MedianSelect select;
-  for (size_t k = 0; k < kinds_.size(); ++k) {
-    const KindStats& s = stats_[k];
-    select.add(s.measured, s.min, s.max, samples_[k].values);
-    select.add(kinds_[k].latency ? s.measured : 0, s.p99_min, s.p99_max, samples_[k].p99s);
-  }
-  while (!select.done()) {
-    select.pass([&](auto&& value) {
-      size_t latency_row = 0;  // the row's entry in p99_
-      for (const Row& r : rows_) {
-        const bool latency = kinds_[r.kind].latency;
-        const size_t p99_index = latency ? latency_row++ : 0;
-        if (!measured(r)) continue;
-        value(2 * size_t{r.kind}, r.value);
-        if (latency) value(2 * size_t{r.kind} + 1, p99_[p99_index]);
-      }
-    });
-  }
-  for (size_t k = 0; k < kinds_.size(); ++k) {
-    stats_[k].median = select.median(2 * k);
-    stats_[k].p99_median = select.median(2 * k + 1);
-  }
+  select_medians(
+      stats_,
+      [&](auto&& visit) {
+        for_each_row([&](size_t, const Row& r, const Kind& k, float p99) {
+          if (r.measured()) visit(r.kind, r.value, k.latency, p99);
+        });
+      },
+      value_samples_, p99_samples_);
   medians_valid_ = true;
   return stats_;
-}
-
-namespace {
-
-// Whether the test (series) ran at several sizes.
-bool several_sizes(const RecordTable& t, uint16_t series) {
-  const auto& kinds = t.series(series).kinds;
-  return std::ranges::any_of(kinds, [&](uint16_t k) {
-    return t.kind_at(k).size_bytes != t.kind_at(kinds.front()).size_bytes;
-  });
-}
-
-}  // namespace
-
-bool every_row_gated(const RecordTable& t) {
-  for (size_t s = 0; s < t.series_count(); ++s) {
-    if (several_sizes(t, static_cast<uint16_t>(s))) return false;
-  }
-  return true;
-}
-
-std::vector<bool> gate_flags(const RecordTable& t) {
-  const auto rows = t.rows();
-  std::vector<bool> flags(rows.size(), true);
-  // Usually a test runs at one size: every row is gated. Only the rows of a test (series) with
-  // several sizes are grouped by pair of ports.
-  if (every_row_gated(t)) return flags;
-  std::vector<uint8_t> several(t.series_count(), 0);
-  for (size_t s = 0; s < t.series_count(); ++s) several[s] = several_sizes(t, static_cast<uint16_t>(s));
-  std::vector<std::vector<uint32_t>> members(t.series_count());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const uint16_t s = t.kind(rows[i]).series;
-    if (several[s]) members[s].push_back(static_cast<uint32_t>(i));
-  }
-  for (auto& idx : members) {
-    auto pair_of = [&](uint32_t i) { return std::pair(t.port_of(t.src(rows[i])), t.port_of(t.dst(rows[i]))); };
-    std::ranges::stable_sort(idx, [&](uint32_t a, uint32_t b) { return pair_of(a) < pair_of(b); });
-    for (size_t b = 0; b < idx.size();) {
-      size_t e = b;
-      uint64_t gate = t.size_bytes(rows[idx[b]]);
-      for (; e < idx.size() && pair_of(idx[e]) == pair_of(idx[b]); ++e) {
-        const uint64_t s = t.size_bytes(rows[idx[e]]);
-        gate = t.latency(rows[idx[e]]) ? std::min(gate, s) : std::max(gate, s);
-      }
-      for (size_t k = b; k < e; ++k) flags[idx[k]] = t.size_bytes(rows[idx[k]]) == gate;
-      b = e;
-    }
-  }
-  return flags;
-}
-
-std::vector<RailSummary> summarize_rails(const RecordTable& t, std::span<const RailInfo> rails,
-                                         std::span<const std::string> tests) {
-  const auto rows = t.rows();
-  const bool all_gated = every_row_gated(t);
-  const std::vector<bool> gate = all_gated ? std::vector<bool>{} : gate_flags(t);
-  const size_t n_nodes = t.node_count();
-
-  // One pass over the rows. Per rail: each (source, destination) node pair's worst verdict in a
-  // dense matrix over the table's nodes (1 MiB for 1024 nodes), its tests. Per test (series):
-  // the gated rows' count, size and worst row. A rail's nodes, in the order its rows first
-  // name them, are its ends' nodes.
-  struct RailAcc {
-    size_t records = 0;
-    std::vector<uint32_t> node_of;  // by end number within the rail
-    std::vector<uint32_t> nodes;
-    std::vector<uint8_t> pair_rank;  // verdict rank + 1; 0: no record
-    std::vector<uint16_t> series;
-  };
-  struct TestAcc {
-    bool seen = false;
-    size_t records = 0;
-    size_t measured = 0;
-    double min = 0, median = 0, max = 0, p99_median = 0;
-    uint64_t size = 0;
-    size_t worst = SIZE_MAX;
-  };
-  std::vector<RailAcc> by_rail(t.rail_count());
-  std::vector<uint8_t> node_listed(n_nodes);
-  for (size_t r = 0; r < by_rail.size(); ++r) {
-    std::ranges::fill(node_listed, 0);
-    for (uint32_t end : t.rail_ends(static_cast<uint16_t>(r))) {
-      const uint32_t node = t.node_of(end);
-      by_rail[r].node_of.push_back(node);
-      if (!node_listed[node]) {
-        node_listed[node] = 1;
-        by_rail[r].nodes.push_back(node);
-      }
-    }
-    by_rail[r].pair_rank.assign(n_nodes * n_nodes, 0);
-  }
-  std::vector<TestAcc> by_series(t.series_count());
-  // A pair's rows come one after another: its worst rank is written once.
-  uint8_t* pair = nullptr;
-  uint8_t rank = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    const RecordTable::Kind& k = t.kind(r);
-    RailAcc& ra = by_rail[k.rail];
-    ++ra.records;
-    uint8_t* p = &ra.pair_rank[size_t{ra.node_of[r.src]} * n_nodes + ra.node_of[r.dst]];
-    if (p != pair) {
-      if (pair) *pair = std::max(*pair, rank);
-      pair = p;
-      rank = 0;
-    }
-    rank = std::max<uint8_t>(rank, static_cast<uint8_t>(verdict_rank(r.verdict) + 1));
-    TestAcc& a = by_series[k.series];
-    if (!a.seen) {
-      a.seen = true;
-      ra.series.push_back(k.series);
-    }
-    if (!all_gated && !gate[i]) continue;
-    a.size = std::max(a.size, k.size_bytes);
-    ++a.records;
-    if (a.worst == SIZE_MAX || worse(r, rows[a.worst], k.latency)) a.worst = i;
-  }
-  if (pair) *pair = std::max(*pair, rank);
-  // The figures of the gated, measured rows. A test that ran at one size and QP count is one
-  // kind, whose figures the table has; the others are gathered.
-  const auto& stats = t.kind_stats();
-  bool gather = false;
-  for (size_t s = 0; s < by_series.size(); ++s) {
-    const auto& kinds = t.series(static_cast<uint16_t>(s)).kinds;
-    if (kinds.size() != 1) {
-      gather = true;
-      continue;
-    }
-    const RecordTable::KindStats& ks = stats[kinds.front()];
-    TestAcc& a = by_series[s];
-    a.measured = ks.measured;
-    a.min = ks.min;
-    a.median = ks.median;
-    a.max = ks.max;
-    a.p99_median = ks.p99_median;
-  }
-  if (gather) {
-    // Tests that ran at several sizes or QP counts: their gated rows' figures, counted in one
-    // pass, their medians selected in a few more.
-    auto gated_measured = [&](size_t i, const RecordTable::Row& r) {
-      return t.series(t.kind(r).series).kinds.size() > 1 && (all_gated || gate[i]) && measured(r);
-    };
-    std::vector<double> p99_min(by_series.size()), p99_max(by_series.size());
-    auto for_each_figure = [&](auto&& visit) {
-      const auto p99s = t.latency_p99s();
-      size_t latency_row = 0;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const RecordTable::Kind& k = t.kind(rows[i]);
-        const float p99 = k.latency ? p99s[latency_row++] : 0;
-        if (gated_measured(i, rows[i])) visit(k.series, rows[i].value, k.latency, p99);
-      }
-    };
-    for_each_figure([&](uint16_t s, double v, bool latency, float p99) {
-      TestAcc& a = by_series[s];
-      const bool first = a.measured++ == 0;
-      a.min = first ? v : std::min(a.min, v);
-      a.max = first ? v : std::max(a.max, v);
-      if (!latency) return;
-      p99_min[s] = first ? p99 : std::min<double>(p99_min[s], p99);
-      p99_max[s] = first ? p99 : std::max<double>(p99_max[s], p99);
-    });
-    MedianSelect select;  // group 2s: test s's figures; 2s + 1: its p99s
-    for (size_t s = 0; s < by_series.size(); ++s) {
-      const bool several = t.series(static_cast<uint16_t>(s)).kinds.size() > 1;
-      const TestAcc& a = by_series[s];
-      select.add(several ? a.measured : 0, a.min, a.max);
-      select.add(several && t.series(static_cast<uint16_t>(s)).latency ? a.measured : 0, p99_min[s], p99_max[s]);
-    }
-    while (!select.done()) {
-      select.pass([&](auto&& value) {
-        for_each_figure([&](uint16_t s, double v, bool latency, float p99) {
-          value(2 * size_t{s}, v);
-          if (latency) value(2 * size_t{s} + 1, p99);
-        });
-      });
-    }
-    for (size_t s = 0; s < by_series.size(); ++s) {
-      if (t.series(static_cast<uint16_t>(s)).kinds.size() == 1) continue;
-      by_series[s].median = select.median(2 * s);
-      by_series[s].p99_median = select.median(2 * s + 1);
-    }
-  }
-
-  // Rails in report order: the run's, then those only the records name.
-  std::vector<std::string> names;
-  for (const RailInfo& rail : rails) {
-    if (std::ranges::find(names, rail.name) == names.end()) names.push_back(rail.name);
-  }
-  for (size_t r = 0; r < t.rail_count(); ++r) {
-    if (std::ranges::find(names, t.rail_name(static_cast<uint16_t>(r))) == names.end()) {
-      names.push_back(t.rail_name(static_cast<uint16_t>(r)));
-    }
-  }
-  std::vector<RailSummary> out;
-  for (const std::string& name : names) {
-    RailSummary s;
-    s.name = name;
-    std::unordered_set<std::string_view> listed;  // s.nodes
-    for (const RailInfo& info : rails) {
-      if (info.name != name) continue;
-      s.info = &info;
-      for (const RailMember& m : info.members) {
-        if (!m.node.empty() && listed.insert(m.node).second) s.nodes.push_back(m.node);
-      }
-    }
-    const auto rail = t.find_rail(name);
-    if (!rail) {
-      out.push_back(std::move(s));
-      continue;
-    }
-    RailAcc& ra = by_rail[*rail];
-    s.records = ra.records;
-    for (uint32_t n : ra.nodes) {
-      const std::string& node = t.node_name(n);
-      if (!node.empty() && listed.insert(node).second) s.nodes.push_back(node);
-    }
-    for (uint8_t p : ra.pair_rank) {
-      if (p == 0) continue;
-      ++s.pairs;
-      switch (p - 1) {
-        case 0: ++s.unjudged; break;
-        case 1: ++s.waived; break;
-        case 2: ++s.pass; break;
-        case 3: ++s.warn; break;
-        default: ++s.fail; break;
-      }
-    }
-    // The run's test order; variants of one test after it, by name.
-    auto order = [&](uint16_t series) {
-      const std::string& test = t.name(t.series(series).label);
-      const std::string base = test.substr(0, test.find('_', test.find('_') + 1));
-      return std::tuple(static_cast<size_t>(std::ranges::find(tests, base) - tests.begin()), test);
-    };
-    std::ranges::stable_sort(ra.series, [&](uint16_t a, uint16_t b) { return order(a) < order(b); });
-    for (uint16_t series : ra.series) {
-      const TestAcc& a = by_series[series];
-      TestRow row;
-      row.label = t.name(t.series(series).label);
-      row.latency = t.series(series).latency;
-      row.size_bytes = a.size;
-      row.records = a.records;
-      row.worst_row = a.worst;
-      row.measured = a.measured;
-      row.min = a.min;
-      row.median = a.median;
-      row.max = a.max;
-      row.p99_median = a.p99_median;
-      s.tests.push_back(std::move(row));
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
 }
 
 }  // namespace railcheck::reports

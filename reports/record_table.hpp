@@ -17,6 +17,7 @@
 // interface, more only when a node's facts change mid-run); 2^32 - 1 rows. Past them add()
 // throws std::length_error naming the limit.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,7 @@
 
 #include "reports/analysis.hpp"
 #include "reports/judge.hpp"
+#include "reports/median_select.hpp"
 #include "reports/results.hpp"
 
 namespace railcheck::reports {
@@ -80,13 +82,26 @@ class RecordTable {
 
     [[nodiscard]] bool figures() const noexcept { return (flags & kFigures) != 0; }
     [[nodiscard]] bool failed_to_run() const noexcept { return (flags & kError) != 0; }
+    // Its figure counts in medians and summaries: it ran, has figures and was not waived.
+    [[nodiscard]] bool measured() const noexcept { return verdict != Verdict::kWaived && !failed_to_run() && figures(); }
   };
 
   // Figures of the measured rows of one kind: those with figures that ran and were not waived.
+  // (Also used for any other group of rows: a test over its sizes, in the summaries.)
   struct KindStats {
     size_t measured = 0;
     double min = 0, median = 0, max = 0;
     double p99_min = 0, p99_median = 0, p99_max = 0;  // latency kinds: of the rows' p99
+
+    // A measured row's figures into the count and extremes (select_medians() does medians).
+    void add(double value, bool latency, float p99) {
+      const bool first = measured++ == 0;
+      min = first ? value : std::min(min, value);
+      max = first ? value : std::max(max, value);
+      if (!latency) return;
+      p99_min = first ? p99 : std::min<double>(p99_min, p99);
+      p99_max = first ? p99 : std::max<double>(p99_max, p99);
+    }
   };
 
   // The end's id; equal facts give the same id. With a `hint` (an id this end had before),
@@ -122,8 +137,16 @@ class RecordTable {
   [[nodiscard]] const std::string& test(const Row& r) const { return names_[kinds_[r.kind].test]; }
   // A latency row's p99 (us, as a float: 7 significant digits); 0 for bandwidth rows.
   [[nodiscard]] float p99(size_t row) const;
-  // The latency rows' p99s in row order, for a pass over the rows that counts latency rows.
-  [[nodiscard]] std::span<const float> latency_p99s() const noexcept { return p99_; }
+  // Calls visit(index, row, kind, p99) for every row in order (p99 0 for bandwidth rows): a
+  // pass over the rows that reads the p99 column alongside, without p99()'s lookup per row.
+  template <typename Visit>
+  void for_each_row(Visit&& visit) const {
+    size_t latency_row = 0;  // the row's entry in p99_
+    for (size_t i = 0; i < rows_.size(); ++i) {
+      const Kind& k = kinds_[rows_[i].kind];
+      visit(i, rows_[i], k, k.latency ? p99_[latency_row++] : 0.0f);
+    }
+  }
 
   // Rails, numbered in the order records first named them.
   [[nodiscard]] size_t rail_count() const noexcept { return rails_.size(); }
@@ -249,15 +272,40 @@ class RecordTable {
 
   // Every kSampleEvery-th measured value (and p99) of a kind, for MedianSelect's first guess.
   static constexpr size_t kSampleEvery = 64;
-  struct Sample {
-    std::vector<double> values, p99s;
-  };
-  mutable std::vector<Sample> samples_;   // by kind
+  mutable std::vector<std::vector<double>> value_samples_, p99_samples_;  // by kind
   mutable std::vector<KindStats> stats_;  // by kind
   mutable bool counts_valid_ = true;      // stats_' counts and extremes
   mutable bool medians_valid_ = true;
 };
 static_assert(sizeof(RecordTable::Row) == 16);
+
+// Fills stats[g].median and .p99_median from the figures feed(visit) gives, again on each
+// pass: it calls visit(g, value, latency, p99) for every measured row of every group g, whose
+// count and extremes stats[g] already has (KindStats::add()). Samples per group, when given,
+// are MedianSelect's first guesses.
+template <typename Feed>
+void select_medians(std::span<RecordTable::KindStats> stats, Feed&& feed,
+                    std::span<const std::vector<double>> value_samples = {},
+                    std::span<const std::vector<double>> p99_samples = {}) {
+  MedianSelect select;  // group 2g: g's values; 2g + 1: its p99s (all 0 for bandwidth: done at once)
+  for (size_t g = 0; g < stats.size(); ++g) {
+    const RecordTable::KindStats& s = stats[g];
+    select.add(s.measured, s.min, s.max, g < value_samples.size() ? value_samples[g] : std::span<const double>{});
+    select.add(s.measured, s.p99_min, s.p99_max, g < p99_samples.size() ? p99_samples[g] : std::span<const double>{});
+  }
+  while (!select.done()) {
+    select.pass([&](auto&& value) {
+      feed([&](size_t g, double v, bool latency, float p99) {
+        value(2 * g, v);
+        if (latency) value(2 * g + 1, p99);
+      });
+    });
+  }
+  for (size_t g = 0; g < stats.size(); ++g) {
+    stats[g].median = select.median(2 * g);
+    stats[g].p99_median = select.median(2 * g + 1);
+  }
+}
 
 // The table's verdicts and causes (judge(Results&) is this, over a table of the results'
 // records).
