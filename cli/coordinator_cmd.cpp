@@ -133,15 +133,11 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
   }
   reports::Results& results = run->results;
   bool failed = false;
+  Result<std::vector<std::string>> written;
   if (run->complete) {
     reports::judge(results, *profile);
     std::cout << reports::render_terminal(results) << std::flush;
-    auto written = reports::write_reports(results, o.output_dir, kAllFormats);
-    if (!written) {
-      std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
-      return kExitUsage;
-    }
-    std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
+    written = reports::write_reports(results, o.output_dir, kAllFormats);
     failed = reports::any_failed(results);
   } else {
     // Too many records to hold: the verdicts from the table, results.json streamed from the
@@ -149,17 +145,19 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
     reports::judge(run->table, *profile);
     results.meta.profile = profile->name;
     std::cout << reports::render_terminal(results, run->table) << std::flush;
-    auto written = reports::write_reports(results, run->table, copt.records_path, o.output_dir);
-    if (!written) {
-      std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
-      return kExitUsage;
-    }
-    std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
+    written = reports::write_reports(results, run->table, copt.records_path, o.output_dir);
+    failed = reports::any_failed(run->table);
+  }
+  if (!written) {
+    std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
+    return kExitUsage;
+  }
+  std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
+  if (!run->complete) {
     std::cout << fmt::format(
         "{} records, more than --keep-records {}: junit.xml, report.html and metrics.prom are not written (they "
         "need every record in memory); `railcheck report {} --format junit,html,prometheus -o DIR` renders them where memory allows\n",
         run->table.size(), o.keep_records, written->back());
-    failed = reports::any_failed(run->table);
   }
   // Failed records, and what has no records: agents that never answered, nodes without a rail.
   failed |= std::ranges::any_of(results.nodes, [](const reports::NodeInfo& n) { return !n.reachable; });
