@@ -135,14 +135,14 @@ void BM_PlanAndAggregate(benchmark::State& state) {
     reports::RecordTable table;
     table.reserve(pairs * (with_latency ? 2 : 1));
     reports::Record bw, lat;
-    bw.test = "write_bw";
+    bw.test = {.kind = railcheck::verbs::TestKind::kBandwidth, .op = railcheck::verbs::Op::kWrite};
     bw.size_bytes = 1 << 20;
-    lat.test = "write_lat";
+    lat.test = {.kind = railcheck::verbs::TestKind::kLatency, .op = railcheck::verbs::Op::kWrite};
     lat.size_bytes = 2;
     for (size_t r = 0; r < schedules.size(); ++r) {
       bw.rail = lat.rail = grouping.rails[r].name;
       std::vector<uint32_t> id;
-      for (const auto& e : ends[r]) id.push_back(table.intern_end(e));
+      for (const auto& e : ends[r]) id.push_back(table.intern_end(e).value());
       for (size_t k = 0; k < schedules[r].round_count(); ++k) {
         for (const auto& p : schedules[r].round(k)) {
           const uint32_t src = id[p.client];
@@ -208,9 +208,9 @@ void BM_InternEndHinted(benchmark::State& state) {
   e.gpu_class = "PIX";
   e.mem_registration = "ibv_reg_mr";
   const reports::PairEnd arriving = e;  // a copy, as a parsed record carries it
-  uint32_t hint = table.intern_end(e);
+  uint32_t hint = table.intern_end(e).value();
   for (auto _ : state) {
-    hint = table.intern_end(arriving, hint);
+    hint = *table.intern_end(arriving, hint);
     benchmark::DoNotOptimize(hint);
   }
 }
@@ -222,13 +222,13 @@ BENCHMARK(BM_InternEndHinted);
 void BM_AddPairRecords(benchmark::State& state) {
   reports::RecordTable table;
   std::vector<uint32_t> id;
-  for (int n = 0; n < 1024; ++n) id.push_back(table.intern_end(end_of(n, 0)));
+  for (int n = 0; n < 1024; ++n) id.push_back(table.intern_end(end_of(n, 0)).value());
   reports::Record bw, lat;
   bw.rail = lat.rail = "spiderpool/gpu1-sriov";
-  bw.test = "write_bw";
+  bw.test = {.kind = railcheck::verbs::TestKind::kBandwidth, .op = railcheck::verbs::Op::kWrite};
   bw.size_bytes = 1 << 20;
   bw.bandwidth = reports::Bandwidth{.messages = 5000, .avg_gbps = 380, .peak_gbps = 390, .msg_rate_mpps = 0.045};
-  lat.test = "write_lat";
+  lat.test = {.kind = railcheck::verbs::TestKind::kLatency, .op = railcheck::verbs::Op::kWrite};
   lat.size_bytes = 2;
   lat.latency_us = reports::LatencyUs{.count = 1000, .min = 1.8, .p50 = 2.0, .p90 = 2.1, .p99 = 2.4, .p99_9 = 3,
                                       .max = 9, .mean = 2.0, .stdev = 0.1};
@@ -244,7 +244,7 @@ void BM_AddPairRecords(benchmark::State& state) {
 BENCHMARK(BM_AddPairRecords);
 
 // The last step of a run too large to keep in memory: results.json streamed from the records
-// file, each record with its verdict and cause (reports::write_results_streamed). Per record:
+// file, each record with its verdict and cause (the json format over a streamed RunView). Per record:
 // one JSON parse and one dump. 100k records of a 317-node rail, every 50th pair slow.
 void BM_StreamResults(benchmark::State& state) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("railcheck-bench-{}", ::getpid());
@@ -261,7 +261,7 @@ void BM_StreamResults(benchmark::State& state) {
         rec.rail = "spiderpool/gpu1-sriov";
         rec.src = end_of(static_cast<int>(p.client), 0);
         rec.dst = end_of(static_cast<int>(p.server), 0);
-        rec.test = "write_bw";
+        rec.test = {.kind = railcheck::verbs::TestKind::kBandwidth, .op = railcheck::verbs::Op::kWrite};
         rec.size_bytes = 1 << 20;
         rec.round = static_cast<uint32_t>(k + 1);
         const double gbps = n % 50 == 0 ? 190 : 380 * (1 + jitter(0, p.client, p.server) / 100);
@@ -274,8 +274,11 @@ void BM_StreamResults(benchmark::State& state) {
   }
   reports::judge(table, *reports::load_profile("default"));
   reports::Results head;
+  const reports::RunView view(head, table, records);
+  const reports::Format json = *reports::parse_format("json");
   for (auto _ : state) {
-    auto ok = reports::write_results_streamed(head, table, records, (dir / "results.json").string());
+    std::ofstream out(dir / "results.json", std::ios::binary | std::ios::trunc);
+    auto ok = json->write(view, out);
     if (!ok) state.SkipWithError(ok.error().message().c_str());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * table.size()));
@@ -300,7 +303,7 @@ void BM_AggregateRecords(benchmark::State& state) {
           rec.rail = fmt::format("spiderpool/gpu{}-sriov", r + 1);
           rec.src = end_of(static_cast<int>(p.client), r);
           rec.dst = end_of(static_cast<int>(p.server), r);
-          rec.test = "write_bw";
+          rec.test = {.kind = railcheck::verbs::TestKind::kBandwidth, .op = railcheck::verbs::Op::kWrite};
           rec.size_bytes = 1 << 20;
           rec.round = static_cast<uint32_t>(round + 1);
           const double slow = p.client == 7 || p.server == 7 ? 0.5 : 1.0;  // one slow node
@@ -310,7 +313,7 @@ void BM_AggregateRecords(benchmark::State& state) {
         }
       }
     }
-    reports::judge(res, *profile);
+    if (auto judged = reports::judge(res, *profile); !judged) state.SkipWithError(judged.error().message().c_str());
     records = res.records.size();
     benchmark::DoNotOptimize(res);
   }

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "cli/spec_options.hpp"
 #include "gpudirect/memory.hpp"
 #include "pods/api.hpp"
 #include "pods/coordinator.hpp"
@@ -23,8 +24,7 @@
 namespace railcheck::cli {
 namespace {
 
-constexpr reports::Format kAllFormats[] = {reports::Format::kTerminal, reports::Format::kJson, reports::Format::kJunit,
-                                           reports::Format::kHtml, reports::Format::kPrometheus};
+constexpr SpecScope kScope{.latency = true, .bandwidth = true, .peer_mem_follows_mem = true};
 
 struct CoordinatorCliOptions {
   std::vector<std::string> agents;
@@ -32,13 +32,7 @@ struct CoordinatorCliOptions {
   int agent_port = pods::kDefaultAgentPort;
   std::string token_file;
   std::vector<std::string> tests{"write_lat", "write_bw"};
-  std::vector<std::string> sizes;
-  uint64_t iters = 0;
-  double duration_s = 0;
-  int64_t warmup = -1;
-  uint32_t qps = 1;
-  uint32_t tx_depth = 128;
-  bool bidir = false;
+  SpecOptions spec;
   std::string pattern = "all-pairs";
   uint32_t retries = 1;
   uint32_t expect_nodes = 0;
@@ -49,37 +43,17 @@ struct CoordinatorCliOptions {
   std::string output_dir = "railcheck-report";
   size_t keep_records = 200'000;
   std::string profile = "default";
-  std::string mem = "host";
   bool quiet = false;
 };
 
-Result<std::vector<pods::PairTest>> build_tests(const CoordinatorCliOptions& o) {
-  std::vector<pods::PairTest> out;
+Result<std::vector<verbs::RunSpec>> build_tests(const CoordinatorCliOptions& o) {
+  std::vector<verbs::RunSpec> out;
   for (const std::string& name : o.tests) {
-    auto kind_op = verbs::parse_test_name(name);
-    if (!kind_op) return std::unexpected(kind_op.error());
-    const auto [kind, op] = *kind_op;
-    verbs::RunSpec spec = verbs::default_spec(kind, op);
-    if (!o.sizes.empty()) {
-      auto sizes = verbs::parse_sizes(o.sizes);
-      if (!sizes) return std::unexpected(sizes.error());
-      spec.sizes_bytes = std::move(*sizes);
-    }
-    if (o.iters != 0) spec.iters = o.iters;
-    spec.duration_s = o.duration_s;
-    if (o.warmup >= 0) spec.warmup_iters = static_cast<uint64_t>(o.warmup);
-    if (kind == verbs::TestKind::kBandwidth) {
-      spec.qps = o.qps;
-      spec.tx_depth = o.tx_depth;
-      spec.bidir = o.bidir;
-    }
-    auto mem = verbs::parse_memory_spec(o.mem);
-    if (!mem) return std::unexpected(mem.error());
-    if (auto ok = gpudirect::check_memory_spec(*mem); !ok) return std::unexpected(ok.error());
-    spec.mem = *mem;       // GPUDirect end to end: both sides' buffers
-    spec.peer_mem = *mem;
-    if (auto ok = verbs::validate(spec); !ok) return std::unexpected(ok.error());
-    if (std::ranges::find(out, name, &pods::PairTest::name) == out.end()) out.push_back({name, spec});
+    auto id = verbs::parse_test_id(name);
+    if (!id) return std::unexpected(id.error());
+    auto spec = build_spec(o.spec, kScope, *id);
+    if (!spec) return fail(spec.error().code, fmt::format("{}: {}", name, spec.error().what), spec.error().hint);
+    if (std::ranges::none_of(out, [&](const verbs::RunSpec& t) { return t.test() == *id; })) out.push_back(*spec);
   }
   return out;
 }
@@ -131,38 +105,26 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
     std::cerr << "railcheck coordinator: could not run: " << run.error().message() << "\n";
     return kExitUsage;
   }
-  reports::Results& results = run->results;
-  bool failed = false;
-  Result<std::vector<std::string>> written;
-  if (run->complete) {
-    reports::judge(results, *profile);
-    std::cout << reports::render_terminal(results) << std::flush;
-    written = reports::write_reports(results, o.output_dir, kAllFormats);
-    failed = reports::any_failed(results);
-  } else {
-    // Too many records to hold: the verdicts from the table, results.json streamed from the
-    // records file, the terminal report from the table; the per-record formats are left out.
-    reports::judge(run->table, *profile);
-    results.meta.profile = profile->name;
-    std::cout << reports::render_terminal(results, run->table) << std::flush;
-    written = reports::write_reports(results, run->table, copt.records_path, o.output_dir);
-    failed = reports::any_failed(run->table);
-  }
-  if (!written) {
-    std::cerr << "railcheck coordinator: " << written.error().message() << "\n";
+  // Judged, reported and turned into an exit code the same way whether the records fit in
+  // memory or not (then the formats that need them in memory are left out, and said so).
+  const std::vector<reports::Format> formats(reports::all_formats().begin(), reports::all_formats().end());
+  const reports::FinishOptions fin{.profile = &*profile, .formats = formats, .dir = o.output_dir, .terminal = &std::cout};
+  auto finished = run->complete ? reports::finish_run(run->results, fin)
+                                : reports::finish_run(run->results, run->table, copt.records_path, fin);
+  if (!finished) {
+    std::cerr << "railcheck coordinator: " << finished.error().message() << "\n";
     return kExitUsage;
   }
-  std::cout << fmt::format("report: {}\n", fmt::join(*written, ", "));
-  if (!run->complete) {
+  std::cout << fmt::format("report: {}\n", fmt::join(finished->written, ", "));
+  if (!finished->left_out.empty()) {
+    std::vector<std::string_view> names;
+    for (reports::Format f : finished->left_out) names.push_back(reports::file_name(f));
     std::cout << fmt::format(
-        "{} records, more than --keep-records {}: junit.xml, report.html and metrics.prom are not written (they "
-        "need every record in memory); `railcheck report {} --format junit,html,prometheus -o DIR` renders them where memory allows\n",
-        run->table.size(), o.keep_records, written->back());
+        "{} records, more than --keep-records {}: {} not written (they need every record in memory); "
+        "`railcheck report {}/results.json --format junit,html,prometheus -o DIR` renders them where memory allows\n",
+        run->table.size(), o.keep_records, fmt::join(names, ", "), o.output_dir);
   }
-  // Failed records, and what has no records: agents that never answered, nodes without a rail.
-  failed |= std::ranges::any_of(results.nodes, [](const reports::NodeInfo& n) { return !n.reachable; });
-  failed |= std::ranges::any_of(results.rails, [](const reports::RailInfo& r) { return !r.missing_nodes.empty(); });
-  return failed ? kExitFailed : kExitOk;
+  return finished->outcome.failed() ? kExitFailed : kExitOk;
 }
 
 }  // namespace
@@ -186,19 +148,10 @@ Command add_coordinator_command(CLI::App& parent) {
   sub->add_option("--token-file", o->token_file,
                   "File with the agents' bearer token (default $RAILCHECK_TOKEN_FILE, else /etc/railcheck/token/token)");
   sub->add_option("--tests", o->tests,
-                  "Tests per pair: write_lat, read_lat, send_lat, write_imm_lat, write_bw, read_bw, send_bw, write_imm_bw (comma-separated)")
+                  fmt::format("Tests per pair, comma-separated: {}", fmt::join(verbs::test_names(), ", ")))
       ->delimiter(',')
       ->default_str("write_lat,write_bw");
-  sub->add_option("-s,--size", o->sizes, "Message size(s) for every test (default: lat 2, bw 64K)")->delimiter(',');
-  auto* iters = sub->add_option("-n,--iters", o->iters, "Iterations per size (default: lat 1000, bw 5000)");
-  sub->add_option("-D,--duration", o->duration_s, "Seconds per size instead of a count")
-      ->check(CLI::Range(0.01, verbs::kMaxDurationS))
-      ->excludes(iters);
-  sub->add_option("--warmup", o->warmup, "Warm-up iterations per size (default: lat 100, bw 16)")
-      ->check(CLI::Range(int64_t{0}, static_cast<int64_t>(verbs::kMaxIters)));
-  sub->add_option("-q,--qps", o->qps, "Bandwidth: queue pairs")->default_val(1);
-  sub->add_option("-t,--tx-depth", o->tx_depth, "Bandwidth: outstanding sends per QP")->default_val(128);
-  sub->add_flag("-b,--bidir", o->bidir, "Bandwidth: both directions at once");
+  add_spec_options(*sub, o->spec, kScope);
   sub->add_option("--pattern", o->pattern, "Which pairs: all-pairs (round-robin tournament), ring, pairs")
       ->check(CLI::IsMember({"all-pairs", "ring", "pairs"}))
       ->default_val("all-pairs");
@@ -226,10 +179,6 @@ Command add_coordinator_command(CLI::App& parent) {
                   "and results.json, from a compact table and records.jsonl")
       ->check(CLI::Range(size_t{0}, size_t{100'000'000}))
       ->default_val(200'000);
-  sub->add_option("--mem", o->mem,
-                  "Both sides' buffers: host, or cuda (GPUDirect: each agent's GPU nearest the NIC; waived where "
-                  "there is no GPU); GPU latency needs send_lat or write_imm_lat")
-      ->default_val("host");
   sub->add_option("--profile", o->profile,
                   "Verdict thresholds: default (from the link rate), lab (Soft-RoCE), or a profile JSON file")
       ->default_val("default");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/command.hpp"
 #include "reports/judge.hpp"
@@ -22,9 +23,10 @@ is judged again. Profiles: default (real NICs: bandwidth >= 0.90 x port rate at 
 size, p50 latency <= 2.5 us write/send, 4.5 us read), lab (Soft-RoCE), or a JSON file (see
 profiles/ and docs/report-schema.md).
 Output: one format without -o goes to stdout; with -o DIR every format is written to its file
-there (report.txt, results.json, junit.xml, report.html, metrics.prom).
-Exit: 0 nothing failed; 1 a test failed; 2 bad options or unreadable results (the message names
-the file and the field).)";
+there. Formats:
+)";
+constexpr const char* kReportExit = R"(Exit: 0 nothing failed; 1 the run failed (a test failed, an agent never answered, a node lacked a
+rail); 2 bad options or unreadable results (the message names the file and the field).)";
 
 struct ReportOptions {
   std::vector<std::string> inputs;
@@ -56,25 +58,28 @@ int run_report(const ReportOptions& o) {
   const bool judged = std::ranges::any_of(results.records, [](const reports::Record& r) {
     return r.verdict != reports::Verdict::kNone && r.verdict != reports::Verdict::kWaived;
   });
+  std::optional<reports::Profile> profile;
   if (!o.profile.empty() || !judged || o.inputs.size() > 1) {
-    auto profile = reports::load_profile(o.profile.empty() ? "default" : o.profile);
-    if (!profile) {
-      std::cerr << "railcheck report: --profile: " << profile.error().message() << "\n";
+    auto loaded = reports::load_profile(o.profile.empty() ? "default" : o.profile);
+    if (!loaded) {
+      std::cerr << "railcheck report: --profile: " << loaded.error().message() << "\n";
       return kExitUsage;
     }
-    reports::judge(results, *profile);
+    profile = std::move(*loaded);
   }
-  if (o.output_dir.empty()) {
-    std::cout << reports::render(results, formats->front()) << std::flush;
-  } else {
-    auto written = reports::write_reports(results, o.output_dir, *formats);
-    if (!written) {
-      std::cerr << "railcheck report: " << written.error().message() << "\n";
-      return kExitUsage;
-    }
-    for (const auto& path : *written) std::cerr << "railcheck report: wrote " << path << "\n";
+  // One format without -o goes to stdout; with -o every format is written to its file.
+  const reports::FinishOptions fin{.profile = profile ? &*profile : nullptr,
+                                   .formats = o.output_dir.empty() ? std::vector<reports::Format>{} : *formats,
+                                   .dir = o.output_dir,
+                                   .terminal = nullptr};
+  auto finished = reports::finish_run(results, fin);
+  if (!finished) {
+    std::cerr << "railcheck report: " << finished.error().message() << "\n";
+    return kExitUsage;
   }
-  return reports::any_failed(results) ? kExitFailed : kExitOk;
+  if (o.output_dir.empty()) std::cout << reports::render(results, formats->front()) << std::flush;
+  for (const auto& path : finished->written) std::cerr << "railcheck report: wrote " << path << "\n";
+  return finished->outcome.failed() ? kExitFailed : kExitOk;
 }
 
 }  // namespace
@@ -84,14 +89,14 @@ Command add_report_command(CLI::App& parent) {
   CLI::App* sub = parent.add_subcommand(
       "report",
       "Render saved results (results.json from the coordinator, or `lat`/`bw --format json`; several are merged) "
-      "as a terminal summary, JSON, JUnit XML, HTML or Prometheus text, judged with a profile.\n"
+      "as a terminal summary, JSON, JUnit XML, HTML, Prometheus text or CSV, judged with a profile.\n"
       "Example: railcheck report results.json --format terminal,junit,html -o reports/ --profile lab");
-  sub->footer(kReportHelp);
+  sub->footer(std::string(kReportHelp) + reports::formats_help() + kReportExit);
   sub->add_option("results", opt->inputs, "Results JSON file(s) (schema railcheck.results/v1)")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("-f,--format", opt->formats,
-                  "Comma-separated: terminal (default), json, junit, html, prometheus");
+                  fmt::format("Comma-separated: {} (default terminal)", reports::format_names()));
   sub->add_option("--profile", opt->profile, "Judge with this profile: default, lab, or a profile JSON file");
   sub->add_option("-o,--output-dir", opt->output_dir, "Write one file per format into DIR (created if missing)");
   return Command{sub, [opt] { return run_report(*opt); }};

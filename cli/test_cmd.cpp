@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/device_choice.hpp"
 #include "cli/map_inputs.hpp"
+#include "cli/spec_options.hpp"
 #include "gpudirect/memory.hpp"
 #include "reports/outputs.hpp"
 #include "reports/run_table.hpp"
@@ -25,18 +26,7 @@ struct TestOptions {
   int port = verbs::kDefaultPort;
   DeviceChoice device;
   std::string op = "write";
-  std::vector<std::string> sizes;
-  bool sweep = false;
-  uint64_t iters = 0;       // 0: the test kind's default
-  double duration_s = 0;
-  int64_t warmup = -1;      // -1: default
-  uint32_t qps = 1;
-  uint32_t tx_depth = 128;
-  bool bidir = false;
-  std::string mem = "host";
-  std::string peer_mem = "host";
-  std::string gpu_reg = "auto";
-  bool verify = false;
+  SpecOptions spec;
   std::string format = "table";
   std::string output;
   double timeout_s = 10;
@@ -44,38 +34,20 @@ struct TestOptions {
   bool rdma_cm = false;
 };
 
-Result<verbs::RunSpec> build_spec(const TestOptions& o, verbs::TestKind kind) {
+SpecScope scope_of(verbs::TestKind kind) {
+  return SpecScope{.latency = kind == verbs::TestKind::kLatency, .bandwidth = kind == verbs::TestKind::kBandwidth,
+                   .peer_mem_follows_mem = false};
+}
+
+Result<verbs::RunSpec> build_test_spec(const TestOptions& o, verbs::TestKind kind) {
   auto op = verbs::parse_op(o.op);
   if (!op) return std::unexpected(op.error());
-  verbs::RunSpec spec = verbs::default_spec(kind, *op);
-  if (o.sweep) {
-    spec.sizes_bytes = verbs::sweep_sizes();
-  } else if (!o.sizes.empty()) {
-    auto sizes = verbs::parse_sizes(o.sizes);
-    if (!sizes) return std::unexpected(sizes.error());
-    spec.sizes_bytes = std::move(*sizes);
-  }
-  if (o.iters != 0) spec.iters = o.iters;
-  spec.duration_s = o.duration_s;
-  if (o.warmup >= 0) spec.warmup_iters = static_cast<uint64_t>(o.warmup);
-  spec.qps = o.qps;
-  spec.tx_depth = o.tx_depth;
-  spec.bidir = o.bidir;
-  spec.verify = o.verify;
-  auto mem = verbs::parse_memory_spec(o.mem);
-  if (!mem) return std::unexpected(mem.error());
-  auto peer_mem = verbs::parse_memory_spec(o.peer_mem);
-  if (!peer_mem) return std::unexpected(peer_mem.error());
-  auto reg = verbs::parse_gpu_reg(o.gpu_reg);
-  if (!reg) return std::unexpected(reg.error());
-  spec.mem = *mem;
-  spec.peer_mem = *peer_mem;
-  spec.gpu_reg = *reg;
-  for (const verbs::MemorySpec* m : {&spec.mem, &spec.peer_mem}) {
-    if (auto ok = gpudirect::check_memory_spec(*m); !ok) return std::unexpected(ok.error());
-  }
-  if (auto ok = verbs::validate(spec); !ok) return std::unexpected(ok.error());
-  return spec;
+  return build_spec(o.spec, scope_of(kind), verbs::TestId{.kind = kind, .op = *op});
+}
+
+// The rail the ad hoc run is on, as its records name it.
+std::string rail_of(const DeviceChoice& d) {
+  return !d.rail.empty() ? d.rail : (!d.netdev.empty() ? d.netdev : d.device);
 }
 
 // A test that cannot apply here (no GPU, no CUDA driver, on either side): one line on
@@ -88,30 +60,18 @@ int report_waived(const TestOptions& o, const verbs::RunSpec& spec, const char* 
     // test like any other (verdict and cause), and `railcheck report` re-renders it.
     reports::Results res;
     res.meta = reports::single_run_meta(spec);
-    const std::string test = res.meta.tests.front();
-    for (uint64_t size : spec.sizes_bytes) {
-      reports::Record r;
-      r.rail = !o.device.rail.empty() ? o.device.rail : (!o.device.netdev.empty() ? o.device.netdev : o.device.device);
-      r.src.node = "local";
-      r.src.interface = !o.device.rail.empty() ? o.device.rail : o.device.netdev;
-      r.src.mem = verbs::to_string(spec.mem);
-      r.dst.node = o.peer;
-      r.dst.mem = verbs::to_string(spec.peer_mem);
-      r.test = test;
-      r.size_bytes = size;
-      r.bidir = spec.bidir;
-      r.qps = spec.qps;
-      r.verdict = reports::Verdict::kWaived;
-      r.cause = cause.message();
-      res.records.push_back(std::move(r));
-    }
-    out << reports::render_json(res);
+    reports::PairEnd src, dst;
+    src.node = "local";
+    src.interface = !o.device.rail.empty() ? o.device.rail : o.device.netdev;
+    dst.node = o.peer;
+    res.records = reports::unrun_records(spec, rail_of(o.device), src, dst, /*waived=*/true, cause.message());
+    out << reports::render(res, "json");
   }
   return kExitWaived;
 }
 
 int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
-  auto spec = build_spec(o, kind);
+  auto spec = build_test_spec(o, kind);
   if (!spec) {
     std::cerr << "railcheck " << name << ": " << spec.error().message() << "\n";
     return kExitUsage;
@@ -160,7 +120,7 @@ int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
     reports::SingleRunContext where;
     where.interface = !o.device.rail.empty() ? o.device.rail : o.device.netdev;
     where.started = started;
-    out << reports::render_json(reports::results_from_run(*rec, where));
+    out << reports::render(reports::results_from_run(*rec, where), "json");
   }
   return kExitOk;
 }
@@ -170,42 +130,8 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
       ->required();
   sub.add_option("-p,--port", o.port, "The server's TCP port")->check(CLI::Range(1, 65535))->default_val(verbs::kDefaultPort);
   add_device_options(sub, o.device);
-  sub.add_option("--op", o.op,
-                 "Verb: write, read, send or write_imm (RDMA write with immediate: completion on the receiver's CQ)")
-      ->check(CLI::IsMember({"write", "read", "send", "write_imm"}))
-      ->default_val("write");
-  auto* size = sub.add_option("-s,--size", o.sizes,
-                              fmt::format("Message size(s): bytes or K/M/G, repeat or comma-separate (default {})",
-                                          kind == verbs::TestKind::kLatency ? "2" : "64K"))
-                   ->delimiter(',');
-  sub.add_flag("-a,--sweep", o.sweep, "Every power of two from 2 B to 8 MiB (like perftest -a)")->excludes(size);
-  auto* iters = sub.add_option("-n,--iters", o.iters,
-                               fmt::format("Iterations per size, after the warm-up (default {})",
-                                           kind == verbs::TestKind::kLatency ? 1000 : 5000));
-  sub.add_option("-D,--duration", o.duration_s, "Seconds per size instead of a fixed count (percentiles are kept)")
-      ->check(CLI::Range(0.01, verbs::kMaxDurationS))
-      ->excludes(iters);
-  sub.add_option("--warmup", o.warmup, "Warm-up iterations per size, not counted (default: lat 100, bw 16 per QP)")
-      ->check(CLI::Range(int64_t{0}, static_cast<int64_t>(verbs::kMaxIters)));
-  if (kind == verbs::TestKind::kBandwidth) {
-    sub.add_option("-q,--qps", o.qps, "Queue pairs, used round-robin")->default_val(1);
-    sub.add_option("-t,--tx-depth", o.tx_depth, "Outstanding sends per QP")->default_val(128);
-    sub.add_flag("-b,--bidir", o.bidir, "Both sides send at once; the figures are the sum of both directions");
-    sub.add_flag("--verify", o.verify,
-                 "Check the data in GPU memory too: a kernel fills the pattern, another checks it on arrival "
-                 "(host memory is always checked)");
-  }
-  sub.add_option("--mem", o.mem,
-                 fmt::format("This side's buffer: {} (cuda: the GPU nearest the NIC, or the one named by CUDA "
-                             "ordinal or PCI bus id)",
-                             gpudirect::memory_kinds_usage()))
-      ->default_val("host")
-      ->group("Memory");
-  sub.add_option("--peer-mem", o.peer_mem, "The server's buffer, same forms as --mem")->default_val("host")->group("Memory");
-  sub.add_option("--gpu-reg", o.gpu_reg, "How GPU memory is registered: auto (dma-buf, then peermem), dmabuf, peermem")
-      ->check(CLI::IsMember({"auto", "dmabuf", "peermem"}))
-      ->default_val("auto")
-      ->group("Memory");
+  add_op_option(sub, o.op);
+  add_spec_options(sub, o.spec, scope_of(kind));
   sub.add_flag("-R,--rdma-cm", o.rdma_cm,
                "Connect the QPs through rdma_cm (address and route resolved by the CM) instead of the OOB exchange");
   sub.add_option("--format", o.format, "table (default) or json (schema railcheck.results/v1, one record per size)")

@@ -18,11 +18,11 @@ std::string_view to_string(Errc code) noexcept {
 }
 
 Error Error::system(std::string what, int err, std::string hint) {
-  return Error{.code = Errc::kSystem, .what = std::move(what), .sys_errno = err, .hint = std::move(hint)};
+  return Error{.code = Errc::kSystem, .what = std::move(what), .sys_errno = err, .hint = std::move(hint), .field = {}};
 }
 
 Error Error::make(Errc code, std::string what, std::string hint) {
-  return Error{.code = code, .what = std::move(what), .sys_errno = 0, .hint = std::move(hint)};
+  return Error{.code = code, .what = std::move(what), .sys_errno = 0, .hint = std::move(hint), .field = {}};
 }
 
 std::string Error::message() const {

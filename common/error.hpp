@@ -26,6 +26,9 @@ struct Error {
   std::string what;  // the call or step that failed, e.g. "ibv_reg_mr(4 MiB)"
   int sys_errno = 0; // 0 when no errno applies
   std::string hint;  // what to check, e.g. "raise the memlock limit (ulimit -l)"
+  // The input field at fault, as a path ("spec.qps", "records[3].src.node"); empty when the
+  // error is not about one field. An API names it in its 400 without parsing `what`.
+  std::string field;
 
   static Error system(std::string what, int err, std::string hint = {});
   static Error make(Errc code, std::string what, std::string hint = {});

@@ -175,7 +175,8 @@ Result<verbs::MrPtr> register_dmabuf(ibv_pd* pd, const CudaAllocation& mem, unsi
                                  .what = fmt::format("ibv_reg_dmabuf_mr({})", verbs::format_size(mem.bytes())),
                                  .sys_errno = err,
                                  .hint = unsupported ? "the RDMA device or its kernel driver cannot import dma-buf"
-                                                     : verbs::memlock_hint()});
+                                                     : verbs::memlock_hint(),
+                                 .field = {}});
   }
   return mr;
 }
@@ -194,7 +195,8 @@ Result<verbs::MrPtr> register_peermem(ibv_pd* pd, const CudaAllocation& mem, uns
       .hint = loaded ? "nvidia_peermem is loaded: check dmesg and the memlock limit"
                      : fmt::format("nvidia_peermem is not loaded ({}/module/nvidia_peermem): modprobe nvidia_peermem "
                                    "on the node",
-                                   sysfs_root)});
+                                   sysfs_root),
+      .field = {}});
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "pods/api.hpp"
 #include "pods/run_records.hpp"
 #include "reports/outputs.hpp"
+#include "reports/pair_ends.hpp"
 #include "reports/topo_json.hpp"
 #include "verbs/session.hpp"
 
@@ -175,30 +176,27 @@ struct Agent::Impl {
 
   void handle_inventory(httplib::Response& res) {
     auto m = refresh_map();
-    json body{{"node", opt.node},
-              {"pod", opt.pod},
-              {"version", std::string(build_info().version)},
-              {"git_commit", std::string(build_info().git_commit)}};
+    Inventory inv{.node = opt.node,
+                  .pod = opt.pod,
+                  .version = std::string(build_info().version),
+                  .git_commit = std::string(build_info().git_commit),
+                  .error = {},
+                  .interfaces = {},
+                  .rail_map = std::nullopt,
+                  .rail_map_json = nullptr,
+                  .checks = nullptr};
     if (!m) {
-      body["error"] = m.error().message();
-      body["interfaces"] = json::array();
-      body["rail_map"] = nullptr;
-      body["checks"] = nullptr;
-      return reply(res, 200, body);
+      inv.error = m.error().message();
+    } else {
+      inv.interfaces = interface_facts(*m, interface_addresses());
+      inv.rail_map_json = reports::topo_to_json(*m);
+      if (opt.checks) inv.checks = opt.checks(*m);
     }
-    json interfaces = json::array();
-    for (const auto& f : interface_facts(*m, interface_addresses())) {
-      interfaces.push_back({{"interface", f.interface},
-                            {"network", f.network},
-                            {"ipv4", f.ipv4},
-                            {"prefix_len", f.prefix_len},
-                            {"rdma_device", f.rdma_device}});
-    }
-    body["interfaces"] = std::move(interfaces);
-    body["rail_map"] = reports::topo_to_json(*m);
-    body["checks"] = opt.checks ? opt.checks(*m) : json(nullptr);
-    reply(res, 200, body);
+    reply(res, 200, to_json(inv));
   }
+
+  // How the records name this node: as the coordinator asked, else the node.
+  std::string name_of(const TestRequest& t) const { return t.name.empty() ? opt.node : t.name; }
 
   verbs::DeviceSpec device_for(const topology::RailPort& p) const {
     return verbs::DeviceSpec{.device = p.rdma_device.value_or(""),
@@ -261,7 +259,11 @@ struct Agent::Impl {
       release(t.interface);
       *finished = true;
     });
-    reply(res, 200, {{"ok", true}, {"id", id}, {"port", test_port}, {"interface", t.interface}, {"device", dev.device}});
+    // This side's end of the pair, as the client's records will name it (it adds what the run
+    // measures here from the endpoint this server sends it).
+    const reports::PairEnd end = reports::interface_end(port, name_of(t), opt.pod);
+    reply(res, 200, {{"ok", true}, {"id", id}, {"port", test_port}, {"interface", t.interface}, {"device", dev.device},
+                     {"end", reports::to_json(end)}});
   }
 
   void serve_one(const TestRequest& t, const verbs::DeviceSpec& dev, uint64_t id, verbs::OobListener& listener) {
@@ -330,7 +332,8 @@ struct Agent::Impl {
       count("client", waived ? "waived" : "error");
       return reply(res, 200, {{"ok", false}, {"waived", waived}, {"error", run.error().message()}});
     }
-    std::vector<reports::Record> records = records_from_run(*run, port, opt.node, opt.pod);
+    std::vector<reports::Record> records =
+        records_from_run(*run, RunEnds{.port = port, .name = name_of(t), .pod = opt.pod, .peer = t.peer_end});
     json out = json::array();
     for (const auto& r : records) out.push_back(reports::to_json(r));
     {
@@ -368,7 +371,7 @@ struct Agent::Impl {
     for (const auto& [iface, recs] : last) {
       last_results.records.insert(last_results.records.end(), recs.begin(), recs.end());
     }
-    if (!last_results.records.empty()) out += reports::render_prometheus(last_results);
+    if (!last_results.records.empty()) out += reports::render(last_results, "prometheus");
     return out;
   }
 

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <cmath>
 #include <fstream>
 #include <iterator>
+
+#include "common/json_reader.hpp"
+#include "reports/pair_ends.hpp"
+#include "reports/topo_json.hpp"
 
 namespace railcheck::pods {
 namespace {
@@ -16,19 +19,8 @@ std::unexpected<RequestError> bad(std::string field, std::string message, int st
   return std::unexpected(RequestError{.status = status, .field = std::move(field), .message = std::move(message)});
 }
 
-// The spec field an error from spec_from_json()/validate() is about: "spec.<field>: ..." from
-// the JSON reader, "qps 100: ..." / "warmup iters 5" / "tx-depth 0" from validate().
-std::string spec_field(const std::string& what) {
-  if (what.starts_with("spec.")) return what.substr(0, what.find_first_of(": "));
-  static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
-      {"sizes", "sizes"},   {"size ", "sizes"},   {"duration", "duration_s"}, {"iters", "iters"},
-      {"warmup", "warmup_iters"}, {"qps", "qps"}, {"tx-depth", "tx_depth"},   {"bidir", "bidir"},
-      {"test", "test"},     {"op", "op"}};
-  for (const auto& [word, field] : kWords) {
-    if (what.starts_with(word)) return fmt::format("spec.{}", field);
-  }
-  return "spec";
-}
+// A reader's or the spec's error as a 400 naming the field it carries.
+std::unexpected<RequestError> from(const Error& e) { return bad(e.field, e.message()); }
 
 }  // namespace
 
@@ -40,71 +32,55 @@ std::expected<TestRequest, RequestError> parse_test_request(std::string_view bod
   if (j.is_discarded()) return bad("", "request body is not valid JSON");
   if (!j.is_object()) return bad("", "request body must be a JSON object");
 
-  static constexpr std::string_view kFields[] = {"role", "interface", "spec", "peer", "port", "timeout_s",
-                                                 "accept_timeout_s"};
-  for (const auto& [key, value] : j.items()) {
-    if (std::ranges::find(kFields, key) == std::end(kFields)) {
-      return bad(key, fmt::format("unknown field \"{}\" (fields: role, interface, spec, peer, port, timeout_s, "
-                                  "accept_timeout_s)",
-                                  key));
-    }
-  }
+  JsonErrors errors;
+  JsonReader r(j, "", errors);
+  r.only({"role", "interface", "spec", "name", "peer", "port", "peer_end", "timeout_s", "accept_timeout_s"},
+         "is not a request field (fields: role, interface, spec, name, peer, port, peer_end, timeout_s, "
+         "accept_timeout_s)");
   TestRequest req;
-  auto str = [&](const char* key, std::string& out) -> std::optional<RequestError> {
-    auto it = j.find(key);
-    if (it == j.end()) return RequestError{400, key, fmt::format("missing field \"{}\"", key)};
-    if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
-      return RequestError{400, key, fmt::format("\"{}\" must be a non-empty string", key)};
-    }
-    out = it->get<std::string>();
-    return std::nullopt;
-  };
-  auto seconds = [&](const char* key, double& out, double lo, double hi) -> std::optional<RequestError> {
-    auto it = j.find(key);
-    if (it == j.end()) return std::nullopt;
-    if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < lo || it->get<double>() > hi) {
-      return RequestError{400, key, fmt::format("\"{}\" must be a number of seconds in [{}, {}]", key, lo, hi)};
-    }
-    out = it->get<double>();
-    return std::nullopt;
-  };
-
   std::string role;
-  if (auto e = str("role", role)) return std::unexpected(*e);
+  r.require("role", role);
+  r.require("interface", req.interface);
+  r.get("name", req.name);
+  r.get_in("timeout_s", req.timeout_s, 0.1, 3600.0);
+  r.get_in("accept_timeout_s", req.accept_timeout_s, 0.1, 3600.0);
+  if (errors.failed()) return from(errors.error());
   if (role == "server") req.role = Role::kServer;
   else if (role == "client") req.role = Role::kClient;
-  else return bad("role", fmt::format("\"role\" is \"{}\": use \"server\" or \"client\"", role));
-  if (auto e = str("interface", req.interface)) return std::unexpected(*e);
-  if (req.interface.size() > 64) return bad("interface", "\"interface\" is longer than 64 characters");
+  else return bad("role", fmt::format("role is \"{}\": use \"server\" or \"client\"", role));
+  if (req.interface.empty()) return bad("interface", "interface must be a non-empty string");
+  if (req.interface.size() > 64) return bad("interface", "interface is longer than 64 characters");
+  if (req.name.size() > 253) return bad("name", "name is longer than a node name can be");
 
-  auto spec_it = j.find("spec");
-  if (spec_it == j.end()) return bad("spec", "missing field \"spec\" (the test to run, as `railcheck lat/bw` takes it)");
-  auto spec = verbs::spec_from_json(*spec_it);
-  if (!spec) {
-    // spec_from_json names "spec.<field>" at the start of its message.
-    return bad(spec_field(spec.error().what), spec.error().message());
-  }
-  req.spec = *spec;
+  const json* spec = r.find("spec");
+  if (spec == nullptr) return bad("spec", "spec is missing (the test to run, as `railcheck lat/bw` takes it)");
+  auto parsed = verbs::spec_from_json(*spec, "spec");
+  if (!parsed) return from(parsed.error());
+  req.spec = *parsed;
   const uint64_t buffer = uint64_t{req.spec.qps} * 2 * req.spec.max_size_bytes();
   if (buffer > kMaxTestBufferBytes) {
     return bad("spec.sizes", fmt::format("qps x 2 x largest size = {} is more than the agent's limit of {}",
-                                               verbs::format_size(buffer), verbs::format_size(kMaxTestBufferBytes)));
+                                         verbs::format_size(buffer), verbs::format_size(kMaxTestBufferBytes)));
   }
-
-  if (auto e = seconds("timeout_s", req.timeout_s, 0.1, 3600)) return std::unexpected(*e);
-  if (auto e = seconds("accept_timeout_s", req.accept_timeout_s, 0.1, 3600)) return std::unexpected(*e);
-  if (req.role == Role::kClient) {
-    if (auto e = str("peer", req.peer)) return std::unexpected(*e);
-    if (req.peer.size() > 253) return bad("peer", "\"peer\" is longer than a host name can be");
-    auto it = j.find("port");
-    if (it == j.end()) return bad("port", "missing field \"port\" (the server agent's test port)");
-    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 65535) {
-      return bad("port", "\"port\" must be an integer in [1, 65535]");
+  if (req.role == Role::kServer) {
+    for (const char* client_only : {"peer", "port", "peer_end"}) {
+      if (j.contains(client_only)) {
+        return bad(client_only, fmt::format("{} is for a client; a server waits for its client", client_only));
+      }
     }
-    req.port = static_cast<uint16_t>(it->get<int64_t>());
-  } else {
-    if (j.contains("peer")) return bad("peer", "\"peer\" is for a client; a server waits for its client");
-    if (j.contains("port")) return bad("port", "\"port\" is for a client; a server picks a free port and answers it");
+    return req;
+  }
+  r.require("peer", req.peer);
+  uint32_t port = 0;
+  if (r.require("port", port) && (port < 1 || port > 65535)) return bad("port", "port must be an integer in [1, 65535]");
+  if (errors.failed()) return from(errors.error());
+  if (req.peer.empty()) return bad("peer", "peer must be a non-empty string");
+  if (req.peer.size() > 253) return bad("peer", "peer is longer than a host name can be");
+  req.port = static_cast<uint16_t>(port);
+  if (const json* end = r.find("peer_end")) {
+    auto e = reports::end_from_json(*end, "peer_end");
+    if (!e) return from(e.error());
+    req.peer_end = std::move(*e);
   }
   return req;
 }
@@ -114,9 +90,11 @@ json to_json(const TestRequest& req) {
          {"interface", req.interface},
          {"spec", verbs::to_json(req.spec)},
          {"timeout_s", req.timeout_s}};
+  if (!req.name.empty()) j["name"] = req.name;
   if (req.role == Role::kClient) {
     j["peer"] = req.peer;
     j["port"] = req.port;
+    if (req.peer_end) j["peer_end"] = reports::to_json(*req.peer_end);
   } else {
     j["accept_timeout_s"] = req.accept_timeout_s;
   }
@@ -175,6 +153,56 @@ Result<std::string> read_token_file(const std::string& path) {
                 "put the shared agent token in it (any string; the chart generates one)");
   }
   return token;
+}
+
+json to_json(const Inventory& inv) {
+  json interfaces = json::array();
+  for (const InterfaceFacts& f : inv.interfaces) {
+    interfaces.push_back({{"interface", f.interface},
+                          {"network", f.network},
+                          {"ipv4", f.ipv4},
+                          {"prefix_len", f.prefix_len},
+                          {"rdma_device", f.rdma_device}});
+  }
+  json j{{"node", inv.node},
+         {"pod", inv.pod},
+         {"version", inv.version},
+         {"git_commit", inv.git_commit},
+         {"interfaces", std::move(interfaces)},
+         {"rail_map", inv.rail_map_json},
+         {"checks", inv.checks}};
+  if (!inv.error.empty()) j["error"] = inv.error;
+  return j;
+}
+
+Result<Inventory> inventory_from_json(const json& j) {
+  JsonErrors errors("inventory: ");
+  JsonReader r(j, "", errors);
+  Inventory inv;
+  r.get("node", inv.node);
+  r.get("pod", inv.pod);
+  r.get("version", inv.version);
+  r.get("git_commit", inv.git_commit);
+  r.get("error", inv.error);
+  r.each("interfaces", [&](const json& e, const std::string& path) {
+    JsonReader i(e, path, errors);
+    InterfaceFacts f;
+    i.get("interface", f.interface);
+    i.get("network", f.network);
+    i.get("ipv4", f.ipv4);
+    i.get_in("prefix_len", f.prefix_len, 0u, 32u);
+    i.get("rdma_device", f.rdma_device);
+    if (!f.interface.empty() && !f.rdma_device.empty()) inv.interfaces.push_back(std::move(f));
+  });
+  r.get("rail_map", inv.rail_map_json);
+  r.get("checks", inv.checks);
+  if (errors.failed()) return errors.unexpected();
+  if (inv.rail_map_json.is_object()) {
+    auto map = reports::topo_from_json(inv.rail_map_json, "rail_map");
+    if (!map) return fail(map.error().code, "inventory: " + map.error().what, map.error().hint);
+    inv.rail_map = std::move(*map);
+  }
+  return inv;
 }
 
 }  // namespace railcheck::pods

@@ -17,6 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "pods/rails.hpp"
+#include "reports/results.hpp"
+#include "topology/rail_map.hpp"
 #include "verbs/spec.hpp"
 
 namespace railcheck::pods {
@@ -32,9 +35,15 @@ struct TestRequest {
   Role role = Role::kServer;
   std::string interface;       // the pod interface to test on: "net1"
   verbs::RunSpec spec;
+  // How the records name this agent's node (the coordinator's name for it: the node, or
+  // node/pod where agents share a node); empty: the agent's node name.
+  std::string name;
   // client only: where the server agent listens for the test's out-of-band exchange
   std::string peer;
   uint16_t port = 0;
+  // client only: the server's end as its agent described it (the "end" of its answer to the
+  // server request); the client adds what the run measured there. Empty: only what was measured.
+  std::optional<reports::PairEnd> peer_end;
   double timeout_s = 10;         // no progress for this long: the peer is gone
   double accept_timeout_s = 30;  // server only: how long to wait for the client
 };
@@ -52,6 +61,23 @@ std::expected<TestRequest, RequestError> parse_test_request(std::string_view bod
 nlohmann::json to_json(const TestRequest& req);
 
 nlohmann::json error_body(const RequestError& e);
+
+// GET /v1/inventory's answer: written by the agent, read by the coordinator.
+struct Inventory {
+  std::string node;
+  std::string pod;
+  std::string version;
+  std::string git_commit;
+  std::string error;                        // why the pod's rail map could not be built; empty: none
+  std::vector<InterfaceFacts> interfaces;   // what rails are grouped by (with prefix lengths)
+  std::optional<topology::RailMap> rail_map;
+  nlohmann::json rail_map_json;             // the rail map as sent (railcheck.topo/v1), for the report
+  nlohmann::json checks;                    // railcheck.check/v1, or null
+};
+nlohmann::json to_json(const Inventory& inv);
+// Errors name the field ("rail_map.ports[1].rate_gbps"); interfaces without a name or an RDMA
+// device are left out (they cannot be tested).
+Result<Inventory> inventory_from_json(const nlohmann::json& j);
 
 // "Bearer <token>" -> token; nullopt for anything else.
 std::optional<std::string_view> bearer_token(std::string_view authorization_header) noexcept;

@@ -21,6 +21,7 @@
 #include "common/build_info.hpp"
 #include "pods/agent_client.hpp"
 #include "pods/rails.hpp"
+#include "reports/pair_ends.hpp"
 #include "reports/single_results.hpp"
 
 namespace railcheck::pods {
@@ -42,9 +43,9 @@ struct AgentState {
   std::string node;
   std::string pod;
   bool reachable = false;
+  AgentFailure failure = AgentFailure::kNone;  // why it is not reachable
   std::string error;
-  json inventory;
-  std::vector<InterfaceFacts> interfaces;
+  Inventory inventory;
 };
 
 std::string describe(const AgentState& a) {
@@ -52,35 +53,20 @@ std::string describe(const AgentState& a) {
                                                          : fmt::format("agent {} ({})", a.name, a.client.address());
 }
 
-std::vector<InterfaceFacts> facts_from_inventory(const json& inv) {
-  std::vector<InterfaceFacts> out;
-  if (!inv.contains("interfaces") || !inv["interfaces"].is_array()) return out;
-  for (const auto& i : inv["interfaces"]) {
-    if (!i.is_object()) continue;
-    InterfaceFacts f;
-    f.interface = i.value("interface", "");
-    f.network = i.value("network", "");
-    f.ipv4 = i.value("ipv4", "");
-    f.prefix_len = i.value("prefix_len", 0u);
-    f.rdma_device = i.value("rdma_device", "");
-    if (!f.interface.empty() && !f.rdma_device.empty()) out.push_back(std::move(f));
-  }
-  return out;
-}
-
 std::string headline(const std::vector<reports::Record>& recs) {
   if (recs.empty()) return "no figures";
   const reports::Record& r = recs.back();  // the largest size is the headline
   if (!r.error.empty()) return "FAILED: " + r.error;
-  if (r.verdict == reports::Verdict::kWaived) return fmt::format("{} waived: {}", r.test, r.cause);
+  const std::string test = r.test.name();
+  if (r.verdict == reports::Verdict::kWaived) return fmt::format("{} waived: {}", test, r.cause);
   if (r.latency_us) {
-    return fmt::format("{} {}: p50 {:.2f} us, p99 {:.2f} us", r.test, verbs::format_size(r.size_bytes),
+    return fmt::format("{} {}: p50 {:.2f} us, p99 {:.2f} us", test, verbs::format_size(r.size_bytes),
                        r.latency_us->p50, r.latency_us->p99);
   }
   if (r.bandwidth) {
-    return fmt::format("{} {}: {:.2f} Gb/s", r.test, verbs::format_size(r.size_bytes), r.bandwidth->avg_gbps);
+    return fmt::format("{} {}: {:.2f} Gb/s", test, verbs::format_size(r.size_bytes), r.bandwidth->avg_gbps);
   }
-  return r.test;
+  return test;
 }
 
 class Run {
@@ -100,13 +86,24 @@ class Run {
   void fetch_inventories();
   void run_rail(const reports::RailInfo& rail);
   std::vector<reports::Record> run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
-                                             size_t server, const PairTest& test);
+                                             size_t server, const verbs::RunSpec& spec);
+  // One try of one test on a pair: the records, or why not, whether that makes the test waived,
+  // and whether trying again is pointless (an agent gone, our token refused).
+  struct Try {
+    std::vector<reports::Record> records;
+    std::string cause;
+    bool waived = false;
+    bool final = false;
+  };
+  Try try_pair(uint32_t round, size_t client, size_t server, const reports::RailMember& cm,
+               const reports::RailMember& sm, const verbs::RunSpec& spec);
   // Posts a test, waiting while the interface is busy (409): a server side of an earlier pair
   // whose client never came holds it until its accept timeout, then its progress timeout.
   AgentResult<json> post_when_free(AgentState& a, const TestRequest& req, Seconds call_timeout);
   // Whether the agent still answers; marks it gone (since `round`) when not. Returns its cause.
   std::optional<std::string> gone(size_t agent, uint32_t round);
   std::optional<std::string> gone_cause(size_t agent);
+  // An agent's end on a rail from its inventory: for the records of tests that never ran.
   reports::PairEnd end_of(size_t agent, const reports::RailMember& m) const;
 
   const CoordinatorOptions& opt_;
@@ -136,12 +133,13 @@ void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std:
   uint32_t& dst = end_hint_.try_emplace({&rail, server}, UINT32_MAX).first->second;
   for (const reports::Record& rec : records) {
     if (table_error_.empty()) {
-      try {
-        src = table_.intern_end(rec.src, src);
-        dst = table_.intern_end(rec.dst, dst);
-        table_.add(rec, src, dst);
-      } catch (const std::length_error& e) {  // past one of the table's limits (record_table.hpp)
-        table_error_ = e.what();
+      auto s = table_.intern_end(rec.src, src);
+      auto d = s ? table_.intern_end(rec.dst, dst) : s;
+      auto row = d ? table_.add(rec, *s, *d) : Result<size_t>(std::unexpected(d.error()));
+      if (row) {
+        src = *s, dst = *d;
+      } else {  // past one of the table's limits (record_table.hpp)
+        table_error_ = row.error().what;
         say(fmt::format("{}: the records after the first {} go to {} only", table_error_, table_.size(),
                         opt_.records_path.empty() ? "memory" : opt_.records_path));
       }
@@ -233,19 +231,22 @@ void Run::fetch_inventories() {
   for (AgentState& a : agents_) {
     if (!a.reachable) continue;
     threads.emplace_back([&a] {
-      auto inv = a.client.inventory(kInventoryTimeout);
-      if (!inv) {
+      auto got = a.client.inventory(kInventoryTimeout);
+      if (!got) {
         a.reachable = false;
-        a.error = inv.error().message;
+        a.failure = got.error().kind;
+        a.error = got.error().message;
+        return;
+      }
+      auto inv = inventory_from_json(*got);
+      if (!inv) {
+        a.error = fmt::format("its inventory: {}", inv.error().message());
         return;
       }
       a.inventory = std::move(*inv);
-      if (a.inventory.contains("error") && a.inventory["error"].is_string()) {
-        a.error = "its rail map: " + a.inventory["error"].get<std::string>();
-      }
-      a.node = a.inventory.value("node", a.node);
-      a.pod = a.inventory.value("pod", a.pod);
-      a.interfaces = facts_from_inventory(a.inventory);
+      if (!a.inventory.error.empty()) a.error = "its rail map: " + a.inventory.error;
+      if (!a.inventory.node.empty()) a.node = a.inventory.node;
+      if (!a.inventory.pod.empty()) a.pod = a.inventory.pod;
     });
   }
   threads.clear();  // joins
@@ -289,121 +290,98 @@ AgentResult<json> Run::post_when_free(AgentState& a, const TestRequest& req, Sec
 
 reports::PairEnd Run::end_of(size_t agent, const reports::RailMember& m) const {
   const AgentState& a = agents_[agent];
-  reports::PairEnd e;
+  if (a.inventory.rail_map) {
+    for (const topology::RailPort& p : a.inventory.rail_map->ports) {
+      if (p.interface == m.interface) return reports::interface_end(p, a.name, a.pod);
+    }
+  }
+  reports::PairEnd e;  // no rail map: what the rail grouping knows
   e.node = a.name;
   e.pod = a.pod;
   e.interface = m.interface;
   e.ip = m.ip;
-  for (const auto& f : a.interfaces) {
+  for (const auto& f : a.inventory.interfaces) {
     if (f.interface == m.interface) e.device = f.rdma_device;
-  }
-  // Link facts from the rail map, where the agent sent one.
-  const json& map = a.inventory.contains("rail_map") ? a.inventory["rail_map"] : json();
-  if (map.is_object() && map.contains("ports") && map["ports"].is_array()) {
-    for (const auto& p : map["ports"]) {
-      if (!p.is_object() || p.value("interface", "") != m.interface) continue;
-      if (p.contains("pci_address") && p["pci_address"].is_string()) e.pci_address = p["pci_address"];
-      if (p.contains("link_layer") && p["link_layer"].is_string()) e.link_layer = p["link_layer"];
-      if (p.contains("active_mtu") && p["active_mtu"].is_number_unsigned()) e.active_mtu = p["active_mtu"].get<uint32_t>();
-      if (p.contains("rate_gbps") && p["rate_gbps"].is_number()) e.rate_gbps = p["rate_gbps"].get<double>();
-      if (p.contains("nearest_gpu") && p["nearest_gpu"].is_object()) {
-        const json& g = p["nearest_gpu"];
-        if (g.contains("gpu") && g["gpu"].is_number_integer()) e.gpu = g["gpu"].get<int>();
-        if (g.contains("pci_address") && g["pci_address"].is_string()) e.gpu_pci_address = g["pci_address"];
-        if (g.contains("class") && g["class"].is_string()) e.gpu_class = g["class"];
-      }
-    }
   }
   return e;
 }
 
+Run::Try Run::try_pair(uint32_t round, size_t client, size_t server, const reports::RailMember& cm,
+                       const reports::RailMember& sm, const verbs::RunSpec& spec) {
+  Try t;
+  TestRequest sreq{.role = Role::kServer, .interface = sm.interface, .spec = spec, .name = agents_[server].name,
+                   .peer = {}, .port = 0, .peer_end = std::nullopt, .timeout_s = opt_.test_timeout_s,
+                   .accept_timeout_s = kAcceptTimeoutS};
+  auto srv = post_when_free(agents_[server], sreq, kServerStartTimeout);
+  if (!srv) {
+    t.cause = srv.error().message;
+    if (srv.error().kind == AgentFailure::kUnreachable) {
+      if (auto c = gone(server, round)) t.cause = *c, t.final = true;
+    }
+    return t;
+  }
+  // The server's end as its agent describes it travels to the client, which builds both ends.
+  std::optional<reports::PairEnd> server_end;
+  if (const auto it = srv->find("end"); it != srv->end()) {
+    if (auto e = reports::end_from_json(*it, "end")) server_end = std::move(*e);
+  }
+  TestRequest creq{.role = Role::kClient, .interface = cm.interface, .spec = spec, .name = agents_[client].name,
+                   .peer = agents_[server].client.host(), .port = srv->value("port", uint16_t{0}),
+                   .peer_end = server_end, .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
+  auto res = post_when_free(agents_[client], creq, Seconds(opt_.pair_timeout_s));
+  if (res) {
+    const json records = res->value("records", json::array());
+    for (const auto& rj : records) {
+      auto rec = reports::record_from_json(rj);
+      if (!rec) {
+        t.cause = fmt::format("{} sent a record this coordinator cannot read: {}", describe(agents_[client]),
+                              rec.error().message());
+        t.records.clear();
+        return t;
+      }
+      t.records.push_back(std::move(*rec));
+    }
+    if (t.records.empty()) t.cause = fmt::format("{} sent no records", describe(agents_[client]));
+    return t;
+  }
+  t.cause = res.error().message;
+  t.waived = res.error().kind == AgentFailure::kWaived;
+  if (t.waived) return t;
+  // Which side went away? A dead agent's pairs fail with that cause, without retries.
+  if (auto c = gone(client, round)) return t.cause = *c, t.final = true, t;
+  if (auto c = gone(server, round)) return t.cause = *c, t.final = true, t;
+  t.final = res.error().kind == AgentFailure::kUnauthorized;
+  return t;
+}
+
 std::vector<reports::Record> Run::run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
-                                                size_t server, const PairTest& test) {
+                                                size_t server, const verbs::RunSpec& spec) {
   const reports::RailMember& cm = *std::ranges::find(rail.members, agents_[client].name, &reports::RailMember::node);
   const reports::RailMember& sm = *std::ranges::find(rail.members, agents_[server].name, &reports::RailMember::node);
-  std::string cause;
-  bool waived = false;
+  Try last;
   uint32_t attempts = 0;
   for (uint32_t attempt = 0; attempt <= opt_.retries; ++attempt) {
-    if (auto c = gone_cause(client)) { cause = *c; break; }
-    if (auto c = gone_cause(server)) { cause = *c; break; }
+    if (auto c = gone_cause(client)) { last.cause = *c; break; }
+    if (auto c = gone_cause(server)) { last.cause = *c; break; }
     ++attempts;
-    TestRequest sreq{.role = Role::kServer, .interface = sm.interface, .spec = test.spec, .peer = {}, .port = 0,
-                     .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
-    auto srv = post_when_free(agents_[server], sreq, kServerStartTimeout);
-    if (!srv) {
-      cause = srv.error().message;
-      if (srv.error().kind == AgentFailure::kUnreachable) {
-        if (auto c = gone(server, round)) { cause = *c; break; }
-      }
-      continue;
-    }
-    TestRequest creq{.role = Role::kClient, .interface = cm.interface, .spec = test.spec,
-                     .peer = agents_[server].client.host(), .port = srv->value("port", uint16_t{0}),
-                     .timeout_s = opt_.test_timeout_s, .accept_timeout_s = kAcceptTimeoutS};
-    auto res = post_when_free(agents_[client], creq, Seconds(opt_.pair_timeout_s));
-    if (res) {
-      std::vector<reports::Record> out;
-      for (const auto& rj : (*res)["records"]) {
-        auto rec = reports::record_from_json(rj);
-        if (!rec) {
-          cause = fmt::format("{} sent a record this coordinator cannot read: {}", describe(agents_[client]),
-                              rec.error().message());
-          out.clear();
-          break;
-        }
-        reports::Record r = std::move(*rec);
-        const reports::PairEnd src_measured = r.src;
-        const reports::PairEnd dst_measured = r.dst;
+    last = try_pair(round, client, server, cm, sm, spec);
+    if (!last.records.empty()) {
+      // Both ends came built by the client's agent: the schedule adds the rail, round and tries.
+      for (reports::Record& r : last.records) {
         r.rail = rail.name;
-        r.src = end_of(client, cm);
-        r.dst = end_of(server, sm);
-        // What the run itself measured wins over the inventory.
-        if (!src_measured.device.empty()) r.src.device = src_measured.device;
-        if (!dst_measured.device.empty()) r.dst.device = dst_measured.device;
-        if (src_measured.active_mtu) r.src.active_mtu = src_measured.active_mtu;
-        if (dst_measured.active_mtu) r.dst.active_mtu = dst_measured.active_mtu;
-        r.src.mem = src_measured.mem;
         r.round = round;
         r.attempts = attempts;
-        out.push_back(std::move(r));
       }
-      if (!out.empty()) return out;
-      continue;
+      return std::move(last.records);
     }
-    cause = res.error().message;
-    if (res.error().kind == AgentFailure::kWaived) {
-      waived = true;
-      break;
-    }
-    // Which side went away? A dead agent's pairs fail with that cause, without retries.
-    if (auto c = gone(client, round)) { cause = *c; break; }
-    if (auto c = gone(server, round)) { cause = *c; break; }
-    if (res.error().kind == AgentFailure::kUnauthorized) break;
+    if (last.waived || last.final) break;
   }
-  std::vector<reports::Record> failed;
-  for (uint64_t size : test.spec.sizes_bytes) {
-    reports::Record r;
-    r.rail = rail.name;
-    r.src = end_of(client, cm);
-    r.dst = end_of(server, sm);
-    r.test = test.name;
-    r.size_bytes = size;
-    r.bidir = test.spec.bidir;
-    r.qps = test.spec.qps;
-    if (waived) {
-      r.verdict = reports::Verdict::kWaived;
-      r.cause = cause;
-      r.src.mem = verbs::to_string(test.spec.mem);
-      r.dst.mem = verbs::to_string(test.spec.peer_mem);
-    } else {
-      r.error = cause.empty() ? "the test did not run" : cause;
-    }
+  auto unrun = reports::unrun_records(spec, rail.name, end_of(client, cm), end_of(server, sm), last.waived, last.cause);
+  for (reports::Record& r : unrun) {
     r.attempts = std::max<uint32_t>(attempts, 1);
     r.round = round;
-    failed.push_back(std::move(r));
   }
-  return failed;
+  return unrun;
 }
 
 void Run::run_rail(const reports::RailInfo& rail) {
@@ -436,7 +414,7 @@ void Run::run_rail(const reports::RailInfo& rail) {
           std::string line = fmt::format("[{} {}/{}] {}/{} -> {}/{}:", rail.name, round_no, sched.round_count(),
                                          agents_[c].name, rail.members[round[i].client].interface, agents_[s].name,
                                          rail.members[round[i].server].interface);
-          for (const PairTest& t : opt_.tests) {
+          for (const verbs::RunSpec& t : opt_.tests) {
             auto recs = run_pair_test(rail, round_no, c, s, t);
             line += " " + headline(recs) + ";";
             pair_records.insert(pair_records.end(), recs.begin(), recs.end());
@@ -467,9 +445,9 @@ Result<CoordinatorRun> Run::go() {
   out.meta.mode = "cluster";
   out.meta.pattern = std::string(to_string(opt_.pattern));
   json specs = json::object();
-  for (const PairTest& t : opt_.tests) {
-    out.meta.tests.push_back(t.name);
-    specs[t.name] = verbs::to_json(t.spec);
+  for (const verbs::RunSpec& t : opt_.tests) {
+    out.meta.tests.push_back(t.test().name());
+    specs[t.test().name()] = verbs::to_json(t);
   }
   out.meta.spec = std::move(specs);
 
@@ -479,7 +457,7 @@ Result<CoordinatorRun> Run::go() {
   size_t reachable = 0, unauthorized = 0;
   for (const AgentState& a : agents_) {
     if (a.reachable) ++reachable;
-    else if (a.error.find("(401") != std::string::npos) ++unauthorized;
+    else if (a.failure == AgentFailure::kUnauthorized) ++unauthorized;
   }
   say(fmt::format("{} agent(s), {} answering", agents_.size(), reachable));
   for (const AgentState& a : agents_) {
@@ -501,9 +479,8 @@ Result<CoordinatorRun> Run::go() {
   std::vector<NodeFacts> facts;
   for (const AgentState& a : agents_) {
     out.nodes.push_back({.node = a.name, .pod = a.pod, .agent = a.client.address(), .reachable = a.reachable,
-                         .error = a.error, .rail_map = a.inventory.value("rail_map", json()),
-                         .checks = a.inventory.value("checks", json())});
-    if (a.reachable) facts.push_back({.node = a.name, .interfaces = a.interfaces});
+                         .error = a.error, .rail_map = a.inventory.rail_map_json, .checks = a.inventory.checks});
+    if (a.reachable) facts.push_back({.node = a.name, .interfaces = a.inventory.interfaces});
   }
   RailGrouping grouping = group_rails(facts);
   out.rails = grouping.rails;
@@ -542,8 +519,8 @@ Result<CoordinatorRun> Run::go() {
   // Records in a stable order: rail order, then round, client, test, size.
   std::map<std::string, size_t> rail_index;
   for (size_t i = 0; i < out.rails.size(); ++i) rail_index[out.rails[i].name] = i;
-  std::map<std::string, size_t> test_index;
-  for (size_t i = 0; i < opt_.tests.size(); ++i) test_index[opt_.tests[i].name] = i;
+  std::map<verbs::TestId, size_t> test_index;
+  for (size_t i = 0; i < opt_.tests.size(); ++i) test_index[opt_.tests[i].test()] = i;
   std::ranges::stable_sort(records_, [&](const reports::Record& a, const reports::Record& b) {
     return std::tuple(rail_index[a.rail], a.round, a.src.node, test_index[a.test], a.size_bytes) <
            std::tuple(rail_index[b.rail], b.round, b.src.node, test_index[b.test], b.size_bytes);

@@ -23,19 +23,13 @@
 
 namespace railcheck::pods {
 
-// One test every pair runs: kind + verb, with the spec options.
-struct PairTest {
-  std::string name;  // "write_lat"
-  verbs::RunSpec spec;
-};
-
 
 struct CoordinatorOptions {
   std::vector<std::string> agents;  // "host:port" (port optional)
   std::string discover;             // DNS name whose A records are the agents
   uint16_t agent_port = 7400;
   std::string token;
-  std::vector<PairTest> tests;
+  std::vector<verbs::RunSpec> tests;  // every pair runs each, in this order (one spec per test id)
   Pattern pattern = Pattern::kAllPairs;
   uint32_t retries = 1;
   uint32_t expect_nodes = 0;     // 0: no expectation

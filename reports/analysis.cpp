@@ -9,8 +9,8 @@
 
 namespace railcheck::reports {
 
-std::string test_label(std::string_view test, bool bidir, std::string_view src_mem, std::string_view dst_mem) {
-  std::string label(test);
+std::string test_label(verbs::TestId test, bool bidir, std::string_view src_mem, std::string_view dst_mem) {
+  std::string label = test.name();
   if (bidir) label += "_bidir";
   if (src_mem == dst_mem) {
     if (src_mem != "host" && !src_mem.empty()) label += fmt::format("_{}", src_mem);
@@ -45,10 +45,14 @@ bool headline_value(const Record& r, double& value) {
   return true;
 }
 
-std::vector<bool> gate_flags(const std::vector<Record>& records) { return gate_flags(RecordTable::of(records)); }
+std::vector<bool> gate_flags(const std::vector<Record>& records) {
+  auto table = RecordTable::of(records);
+  return table ? gate_flags(*table) : std::vector<bool>(records.size(), true);
+}
 
 std::vector<RailSummary> summarize_rails(const Results& results) {
-  return summarize_rails(results, RecordTable::of(results.records));
+  auto table = RecordTable::of(results.records);
+  return table ? summarize_rails(results, *table) : std::vector<RailSummary>{};
 }
 
 std::vector<RailSummary> summarize_rails(const Results& results, const RecordTable& table) {

@@ -18,7 +18,7 @@ namespace railcheck::reports {
 // The test as reports name it: the test, plus "_bidir" and the memory ("_cuda") when not the
 // plain host-to-host run: "write_bw", "write_bw_bidir", "write_bw_cuda", "read_bw_cuda-host".
 std::string test_label(const Record& r);
-std::string test_label(std::string_view test, bool bidir, std::string_view src_mem, std::string_view dst_mem);
+std::string test_label(verbs::TestId test, bool bidir, std::string_view src_mem, std::string_view dst_mem);
 // "gpu-a1 -> gpu-a2".
 std::string pair_name(const Record& r);
 // "2 B", "64 KiB", "1 MiB".
@@ -54,11 +54,14 @@ bool headline_value(const Record& r, double& value);
 
 // For each record, whether its size is the one its pair's test is gated at: the largest size
 // of a bandwidth test, the smallest of a latency test (per rail, pair of ends and label).
+// (Records beyond a table's limits: every record gated.)
 std::vector<bool> gate_flags(const std::vector<Record>& records);
 
 // One test of one rail at its gated size.
 struct TestRow {
   std::string label;
+  verbs::TestId test;                // the label's test
+  bool plain = true;                 // the label is the test's name (host to host, one direction)
   bool latency = false;
   uint64_t size_bytes = 0;
   size_t records = 0;                // records at this size, with or without figures
@@ -80,6 +83,7 @@ struct RailSummary {
   std::vector<TestRow> tests;        // in the run's test order
 };
 
+// (Records beyond a table's limits: no summaries.)
 std::vector<RailSummary> summarize_rails(const Results& results);
 // The same over a table already made of results.records (RecordTable::of), for a reporter
 // that also wants the table's gate_flags(): one table, not two.

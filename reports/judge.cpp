@@ -44,8 +44,8 @@ std::vector<KindRule> kind_rules(const RecordTable& t, const Profile& p) {
     const RecordTable::Kind& kind = t.kind_at(static_cast<uint16_t>(k));
     if (stats[k].measured > 0 && stats[k].measured >= p.outlier_min_pairs) rules[k].median = stats[k].median;
     if (kind.latency) {
-      rules[k].p50_max_us = p.lat_p50_max_us.for_test(t.name(kind.test));
-      rules[k].p99_max_us = p.lat_p99_max_us.for_test(t.name(kind.test));
+      rules[k].p50_max_us = p.lat_p50_max_us.for_op(kind.test.op);
+      rules[k].p99_max_us = p.lat_p99_max_us.for_op(kind.test.op);
     }
   }
   return rules;
@@ -295,15 +295,17 @@ void judge(RecordTable& t, const Profile& profile) {
   t.set_judge_context(std::move(c));
 }
 
-void judge(Results& results, const Profile& profile) {
+Result<RecordTable> judge(Results& results, const Profile& profile) {
+  auto table = RecordTable::of(results.records);
+  if (!table) return table;
   results.meta.profile = profile.name;
-  RecordTable table = RecordTable::of(results.records);
-  judge(table, profile);
+  judge(*table, profile);
   for (size_t i = 0; i < results.records.size(); ++i) {
     Record& r = results.records[i];
-    r.verdict = table.row(i).verdict;
-    r.cause = table.cause(i);
+    r.verdict = table->row(i).verdict;
+    r.cause = table->cause(i);
   }
+  return table;
 }
 
 }  // namespace railcheck::reports

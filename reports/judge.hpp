@@ -9,6 +9,8 @@
 // The rules are described in docs/report-schema.md ("Verdicts").
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,18 +19,30 @@
 
 #include "common/error.hpp"
 #include "reports/results.hpp"
+#include "verbs/ops.hpp"
 
 namespace railcheck::reports {
 
-// Per-verb latency limits in microseconds; 0 turns a limit off.
-struct LatencyLimitsUs {
-  double write = 0;
-  double read = 0;
-  double send = 0;
+class RecordTable;  // reports/record_table.hpp
 
-  // The limit for a test's verb ("write" of "write_lat"); 0 for an unknown verb.
-  [[nodiscard]] double for_test(std::string_view test) const noexcept;
-  bool operator==(const LatencyLimitsUs&) const = default;
+// Per-verb latency limits in microseconds, by the op table's profile keys (verbs::profile_keys():
+// "write", "read", "send", "atomic"; write_imm goes by "write"). A key absent or 0 has no limit.
+struct LatencyLimitsUs {
+  std::map<std::string, double, std::less<>> by_key;
+
+  [[nodiscard]] double of(std::string_view key) const noexcept {
+    auto it = by_key.find(key);
+    return it == by_key.end() ? 0 : it->second;
+  }
+  [[nodiscard]] double for_op(verbs::Op op) const noexcept { return of(verbs::op_info(op).profile_key); }
+  void set(std::string_view key, double us) { by_key.insert_or_assign(std::string(key), us); }
+  // Equal when every key gives the same limit (absent and 0 are the same: no limit).
+  bool operator==(const LatencyLimitsUs& o) const noexcept {
+    for (std::string_view k : verbs::profile_keys()) {
+      if (of(k) != o.of(k)) return false;
+    }
+    return true;
+  }
 };
 
 // Thresholds, plain data. The defaults are profiles/default.json's values.
@@ -39,7 +53,8 @@ struct Profile {
   double bw_rate_fraction = 0.90;  // x the slower end's port rate (x2 bidirectional); 0: off
   double bw_min_gbps = 0;          // floor whatever the rate, and when no rate is known; 0: off
   // Latency, gated at the smallest size each pair ran a test with.
-  LatencyLimitsUs lat_p50_max_us{.write = 2.5, .read = 4.5, .send = 2.5};
+  // An atomic is a round trip like a read: the read gate.
+  LatencyLimitsUs lat_p50_max_us{.by_key = {{"write", 2.5}, {"read", 4.5}, {"send", 2.5}, {"atomic", 4.5}}};
   LatencyLimitsUs lat_p99_max_us{};
   // Outliers: a pair this many percent below its rail's median bandwidth (or above its
   // median p50 latency) for the same test and size is a warning; 0: off.
@@ -68,6 +83,8 @@ Result<Profile> load_profile(std::string_view name_or_path);
 // records with an error fail with the error as cause; the rest are checked against the
 // profile's gates and their rail's medians; warnings and failures then get the likely causes
 // the data shows (GPU-NIC class SYS, RoCE MTU, a slow link, one node in every slow pair).
-void judge(Results& results, const Profile& profile);
+// Returns the judged table of the records (row i from record i), for the reporters; an error
+// when the records outgrow a table's limits (reports/record_table.hpp), nothing judged then.
+Result<RecordTable> judge(Results& results, const Profile& profile);
 
 }  // namespace railcheck::reports

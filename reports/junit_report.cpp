@@ -1,10 +1,12 @@
 // JUnit XML for CI servers: a testsuite per rail, a testcase per pair, test and size. A fail
 // is a <failure> (an <error> when the test did not run) carrying the cause; a waived record
 // is <skipped>; a warning passes with the cause in <system-out>. Unreachable nodes are
-// skipped testcases of a "nodes" suite. Valid against tests/reports/junit.xsd (the
+// skipped testcases of a "nodes" suite; a run that fails beyond its records (an agent that
+// never answered, a node without a rail: reports/outcome.hpp) has a failing "run" case. Valid against tests/reports/junit.xsd (the
 // Jenkins/Ant JUnit format).
 #include <fmt/format.h>
 
+#include <ostream>
 #include <vector>
 
 #include "reports/analysis.hpp"
@@ -89,19 +91,32 @@ std::string property(std::string_view name, std::string_view value) {
   return fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", xml_escape(name), xml_escape(value));
 }
 
-}  // namespace
+// The run's outcome as a case of its own when something beyond the records failed it (an
+// agent that never answered, a node without a rail): a pipeline reading JUnit alone fails too.
+std::string outcome_suite(const RunView& run, Counts& c, size_t id, const std::string& stamp) {
+  const RunOutcome& o = run.outcome();
+  if (o.unreachable_nodes.empty() && o.missing_rails.empty()) return {};
+  ++c.tests, ++c.failures;
+  return suite_open("run", c, id, stamp) +
+         fmt::format("    <testcase name=\"outcome\" classname=\"railcheck.run\" time=\"0.000\">\n"
+                     "      <failure message=\"{}\" type=\"run\"/>\n    </testcase>\n  </testsuite>\n",
+                     xml_escape(o.headline()));
+}
 
-std::string render_junit(const Results& results) {
+Result<void> write_junit(const RunView& run, std::ostream& out) {
+  const Results& results = run.head();
   std::string suites;
   Counts total;
   size_t id = 0;
   const std::string& stamp = results.meta.started;
-  for (const RailSummary& s : summarize_rails(results)) {
+  for (const RailSummary& s : run.rails()) {
     Counts c;
     std::string cases;
-    for (const Record& r : results.records) {
+    auto walked = run.for_each_record([&](size_t, const Record& r) -> Result<void> {
       if (r.rail == s.name) cases += testcase(r, c);
-    }
+      return {};
+    });
+    if (!walked) return walked;
     suites += suite_open(fmt::format("rail {}", s.name), c, id++, stamp);
     suites += "    <properties>\n";
     suites += property("rail", s.name);
@@ -129,11 +144,23 @@ std::string render_junit(const Results& results) {
     suites += suite_open("nodes", nc, id++, stamp) + node_cases + "  </testsuite>\n";
     total.add(nc);
   }
-  return fmt::format(
-             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-             "<testsuites name=\"railcheck\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
-             total.tests, total.failures, total.errors, total.time_s) +
-         suites + "</testsuites>\n";
+  Counts oc;
+  suites += outcome_suite(run, oc, id, stamp);
+  total.add(oc);
+  out << fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                     "<testsuites name=\"railcheck\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
+                     total.tests, total.failures, total.errors, total.time_s)
+      << suites << "</testsuites>\n";
+  return {};
 }
+
+}  // namespace
+
+extern const FormatInfo kJunitFormat;
+const FormatInfo kJunitFormat{.name = "junit",
+                              .file = "junit.xml",
+                              .help = "JUnit XML for CI: a testsuite per rail, a testcase per pair, test and size",
+                              .needs_records_in_memory = true,
+                              .write = &write_junit};
 
 }  // namespace railcheck::reports

@@ -1,3 +1,4 @@
+// The format table, RunView and finish_run(): the one path every report takes.
 #include "reports/outputs.hpp"
 
 #include <fmt/format.h>
@@ -7,27 +8,26 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
-#include "reports/compact_json.hpp"
+#include "reports/judge.hpp"
 #include "reports/record_table.hpp"
 
 namespace railcheck::reports {
+
+// The formats, one row each, defined in their reporter files.
+extern const FormatInfo kTerminalFormat;    // terminal_report.cpp
+extern const FormatInfo kJsonFormat;        // json_report.cpp
+extern const FormatInfo kJunitFormat;       // junit_report.cpp
+extern const FormatInfo kHtmlFormat;        // html_report.cpp
+extern const FormatInfo kPrometheusFormat;  // prometheus_report.cpp
+extern const FormatInfo kCsvFormat;         // csv_report.cpp
+
 namespace {
 
-struct FormatInfo {
-  Format format;
-  std::string_view name;
-  std::string_view file;
-};
-
-constexpr std::array kFormats{
-    FormatInfo{Format::kTerminal, "terminal", "report.txt"}, FormatInfo{Format::kJson, "json", "results.json"},
-    FormatInfo{Format::kJunit, "junit", "junit.xml"},        FormatInfo{Format::kHtml, "html", "report.html"},
-    FormatInfo{Format::kPrometheus, "prometheus", "metrics.prom"},
-};
-
-const FormatInfo& info(Format f) noexcept { return kFormats[static_cast<size_t>(f)]; }
+const std::array<Format, 6> kFormats{&kTerminalFormat, &kJsonFormat,       &kJunitFormat,
+                                     &kHtmlFormat,     &kPrometheusFormat, &kCsvFormat};
 
 // Writes beside, then renames: a reader (node-exporter's textfile collector) never sees half a
 // file. `fill` writes the content and returns an error of its own, if any.
@@ -52,19 +52,111 @@ Result<void> write_file(const std::string& path, Fill&& fill) {
   return {};
 }
 
-constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
+std::vector<RailSummary> summaries(const Results& head, const RecordTable& table, bool in_memory) {
+  // With each test's worst record, when the records are there (row i is record i).
+  if (in_memory && head.records.size() == table.size()) return summarize_rails(head, table);
+  return summarize_rails(table, head.rails, head.meta.tests);
+}
+
+// The chosen formats into `dir`, from `view`; the ones that need the records in memory are left
+// out of a streamed view. The terminal report, when already rendered, is not rendered again.
+Result<FinishedRun> write_all(const RunView& view, const FinishOptions& options, const std::string& terminal_text) {
+  FinishedRun done{.outcome = view.outcome(), .written = {}, .left_out = {}};
+  if (options.dir.empty()) return done;
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return fail_errno(fmt::format("create report folder {}", options.dir), ec.value(), "give a writable folder (-o)");
+  for (Format f : options.formats) {
+    if (f->needs_records_in_memory && !view.records_in_memory()) {
+      done.left_out.push_back(f);
+      continue;
+    }
+    const std::string path = (std::filesystem::path(options.dir) / f->file).string();
+    auto ok = write_file(path, [&](std::ostream& out) -> Result<void> {
+      if (f == &kTerminalFormat && !terminal_text.empty()) {
+        out << terminal_text;
+        return {};
+      }
+      return f->write(view, out);
+    });
+    if (!ok) return std::unexpected(ok.error());
+    done.written.push_back(path);
+  }
+  return done;
+}
+
+Result<FinishedRun> finish(const RunView& view, const FinishOptions& options) {
+  std::string terminal_text;
+  if (options.terminal != nullptr) {
+    std::ostringstream text;
+    if (auto ok = kTerminalFormat.write(view, text); !ok) return std::unexpected(ok.error());
+    terminal_text = std::move(text).str();
+    *options.terminal << terminal_text << std::flush;
+  }
+  return write_all(view, options, terminal_text);
+}
 
 }  // namespace
 
-std::string_view to_string(Format f) noexcept { return info(f).name; }
-std::string_view file_name(Format f) noexcept { return info(f).file; }
+RunView::RunView(const Results& head, const RecordTable& table)
+    : head_(head), table_(table), rails_(summaries(head, table, true)), outcome_(run_outcome(head, rails_)) {}
+
+RunView::RunView(const Results& head, const RecordTable& table, std::string records_jsonl)
+    : head_(head),
+      table_(table),
+      records_jsonl_(std::move(records_jsonl)),
+      rails_(summaries(head, table, records_jsonl_.empty())),
+      outcome_(run_outcome(head, rails_)) {}
+
+Result<void> RunView::for_each_record(const std::function<Result<void>(size_t, const Record&)>& fn) const {
+  if (records_in_memory()) {
+    for (size_t i = 0; i < head_.records.size(); ++i) {
+      if (auto ok = fn(i, head_.records[i]); !ok) return ok;
+    }
+    return {};
+  }
+  std::ifstream in(records_jsonl_, std::ios::binary);
+  if (!in) return fail_errno(fmt::format("open {}", records_jsonl_), errno, "the coordinator writes it beside the reports");
+  std::string line;
+  size_t row = 0;
+  for (; std::getline(in, line); ++row) {
+    if (row >= table_.size()) {
+      return fail(Errc::kProtocol, fmt::format("{} has more records than the run's {}", records_jsonl_, table_.size()));
+    }
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto rec = j.is_discarded() ? Result<Record>(fail(Errc::kProtocol, "not JSON")) : record_from_json(j);
+    if (!rec) return fail(Errc::kProtocol, fmt::format("{} line {}: {}", records_jsonl_, row + 1, rec.error().what));
+    rec->verdict = table_.row(row).verdict;
+    rec->cause = table_.cause(row);
+    if (auto ok = fn(row, *rec); !ok) return ok;
+  }
+  if (row != table_.size()) {
+    return fail(Errc::kProtocol, fmt::format("{} has {} records, the run {}", records_jsonl_, row, table_.size()));
+  }
+  return {};
+}
+
+std::span<const Format> all_formats() { return kFormats; }
+std::string_view to_string(Format f) noexcept { return f->name; }
+std::string_view file_name(Format f) noexcept { return f->file; }
+
+std::string format_names() {
+  std::string s;
+  for (Format f : kFormats) s += fmt::format("{}{}", s.empty() ? "" : ", ", f->name);
+  return s;
+}
+
+std::string formats_help() {
+  std::string s;
+  for (Format f : kFormats) s += fmt::format("  {:<11} {:<13} {}\n", f->name, f->file, f->help);
+  return s;
+}
 
 Result<Format> parse_format(std::string_view text) {
-  for (const auto& f : kFormats) {
-    if (f.name == text) return f.format;
+  for (Format f : kFormats) {
+    if (f->name == text) return f;
   }
-  return fail(Errc::kInvalidArgument, fmt::format("unknown report format '{}'", text),
-              "give terminal, json, junit, html or prometheus");
+  return fail(Errc::kInvalidArgument, fmt::format("unknown report format '{}'", text), fmt::format("give {}", format_names()));
 }
 
 Result<std::vector<Format>> parse_formats(std::string_view comma_separated) {
@@ -80,110 +172,33 @@ Result<std::vector<Format>> parse_formats(std::string_view comma_separated) {
   return out;
 }
 
-// Invalid UTF-8 in a string (from a node name, say) becomes U+FFFD rather than an exception.
-std::string render_json(const Results& results) {
-  return to_json(results).dump(2, ' ', false, kReplaceBadUtf8) + "\n";
-}
-
 std::string render(const Results& results, Format format) {
-  switch (format) {
-    case Format::kTerminal: return render_terminal(results);
-    case Format::kJson: return render_json(results);
-    case Format::kJunit: return render_junit(results);
-    case Format::kHtml: return render_html(results);
-    case Format::kPrometheus: return render_prometheus(results);
+  auto table = RecordTable::of(results.records);
+  if (!table) return fmt::format("railcheck: {}\n", table.error().message());
+  const RunView view(results, *table);
+  std::ostringstream out;
+  if (auto ok = format->write(view, out); !ok) return fmt::format("railcheck: {}\n", ok.error().message());
+  return std::move(out).str();
+}
+
+std::string render(const Results& results, std::string_view format_name) {
+  auto f = parse_format(format_name);
+  return f ? render(results, *f) : std::string();
+}
+
+Result<FinishedRun> finish_run(Results& results, const FinishOptions& options) {
+  auto table = options.profile != nullptr ? judge(results, *options.profile) : RecordTable::of(results.records);
+  if (!table) return std::unexpected(table.error());
+  return finish(RunView(results, *table), options);
+}
+
+Result<FinishedRun> finish_run(Results& head, RecordTable& table, const std::string& records_jsonl,
+                               const FinishOptions& options) {
+  if (options.profile != nullptr) {
+    judge(table, *options.profile);
+    head.meta.profile = options.profile->name;
   }
-  return {};
-}
-
-Result<std::vector<std::string>> write_reports(const Results& results, const std::string& dir,
-                                               std::span<const Format> formats) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return fail_errno(fmt::format("create report folder {}", dir), ec.value(), "give a writable folder (-o)");
-  std::vector<std::string> written;
-  for (Format f : formats) {
-    const std::string path = (std::filesystem::path(dir) / file_name(f)).string();
-    auto ok = write_file(path, [&](std::ostream& out) -> Result<void> {
-      out << render(results, f);
-      return {};
-    });
-    if (!ok) return std::unexpected(ok.error());
-    written.push_back(path);
-  }
-  return written;
-}
-
-Result<void> write_results_streamed(const Results& head, const RecordTable& table, const std::string& records_jsonl,
-                                    const std::string& path) {
-  // The head's document with a marker where the records go, cut there.
-  nlohmann::json doc = to_json(head);
-  doc["records"] = "\x01records\x01";
-  const std::string text = doc.dump(2, ' ', false, kReplaceBadUtf8);
-  const std::string marker = "\"\\u0001records\\u0001\"";
-  const size_t at = text.find(marker);
-  if (at == std::string::npos) return fail(Errc::kProtocol, "results document: no place for the records");
-
-  std::ifstream in(records_jsonl, std::ios::binary);
-  if (!in) return fail_errno(fmt::format("open {}", records_jsonl), errno, "the coordinator writes it beside the reports");
-  return write_file(path, [&](std::ostream& out) -> Result<void> {
-    out << std::string_view(text).substr(0, at) << "[";
-    std::string line, rec;
-    size_t row = 0;
-    for (; std::getline(in, line); ++row) {
-      if (row >= table.size()) {
-        return fail(Errc::kProtocol, fmt::format("{} has more records than the run's {}", records_jsonl, table.size()));
-      }
-      const std::string_view verdict = to_string(table.row(row).verdict);
-      const std::string cause = table.cause(row);
-      // Indented as render_json() would: a record is two levels deep. The coordinator's lines
-      // are compact dumps, re-indented as they are; anything else is parsed.
-      rec.clear();
-      const std::string verdict_json = fmt::format("\"{}\"", verdict);  // a verdict's name needs no escapes
-      const std::string cause_json = cause.empty() ? "\"\"" : nlohmann::json(cause).dump(-1, ' ', false, kReplaceBadUtf8);
-      const std::pair<std::string_view, std::string_view> replace[] = {{"cause", cause_json}, {"verdict", verdict_json}};
-      if (!reindent_compact(line, 4, replace, rec)) {
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-          return fail(Errc::kProtocol, fmt::format("{} line {}: not a JSON record", records_jsonl, row + 1));
-        }
-        j["verdict"] = verdict;
-        j["cause"] = cause;
-        rec = j.dump(2, ' ', false, kReplaceBadUtf8);
-        for (size_t p = rec.find('\n'); p != std::string::npos; p = rec.find('\n', p + 5)) rec.replace(p, 1, "\n    ");
-      }
-      out << (row == 0 ? "\n    " : ",\n    ") << rec;
-    }
-    if (row != table.size()) {
-      return fail(Errc::kProtocol, fmt::format("{} has {} records, the run {}", records_jsonl, row, table.size()));
-    }
-    out << (row == 0 ? "]" : "\n  ]") << std::string_view(text).substr(at + marker.size()) << "\n";
-    return {};
-  });
-}
-
-Result<std::vector<std::string>> write_reports(const Results& head, const RecordTable& table,
-                                               const std::string& records_jsonl, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return fail_errno(fmt::format("create report folder {}", dir), ec.value(), "give a writable folder (-o)");
-  const std::string text_path = (std::filesystem::path(dir) / file_name(Format::kTerminal)).string();
-  auto ok = write_file(text_path, [&](std::ostream& out) -> Result<void> {
-    out << render_terminal(head, table);
-    return {};
-  });
-  if (!ok) return std::unexpected(ok.error());
-  const std::string json_path = (std::filesystem::path(dir) / file_name(Format::kJson)).string();
-  if (ok = write_results_streamed(head, table, records_jsonl, json_path); !ok) return std::unexpected(ok.error());
-  return std::vector<std::string>{text_path, json_path};
-}
-
-bool any_failed(const RecordTable& table) {
-  return std::ranges::any_of(table.rows(), [](const RecordTable::Row& r) { return r.verdict == Verdict::kFail; });
-}
-
-bool any_failed(const Results& results) {
-  return std::ranges::any_of(results.records, [](const Record& r) { return r.verdict == Verdict::kFail; });
+  return finish(RunView(head, table, records_jsonl), options);
 }
 
 }  // namespace railcheck::reports

@@ -8,110 +8,46 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_reader.hpp"
 #include "reports/builtin_profiles.hpp"
 #include "reports/judge.hpp"
+#include "verbs/ops.hpp"
 
 namespace railcheck::reports {
 namespace {
 
 using nlohmann::json;
 
-// Walks one object of a profile: every key must be known; a value of the wrong type or out
-// of range is an error naming its path. The first error wins.
-class ProfileReader {
- public:
-  ProfileReader(const json& j, std::string path, std::string_view origin, std::optional<Error>& err)
-      : j_(j), path_(std::move(path)), origin_(origin), err_(err) {
-    if (!j_.is_object()) fail(path_.empty() ? "the document" : path_, "must be an object");
-  }
+// "is not a profile field (known here: a, b)": what an unknown key of a profile object is.
+std::string unknown(std::span<const std::string_view> known) {
+  return fmt::format("is not a profile field (known here: {})", fmt::join(known, ", "));
+}
 
-  // Rejects keys not in `known`.
-  void only(std::span<const char* const> known) {
-    if (err_ || !j_.is_object()) return;
-    for (const auto& [key, value] : j_.items()) {
-      if (std::ranges::find_if(known, [&](const char* k) { return key == k; }) == known.end()) {
-        fail(at(key), fmt::format("is not a profile field (known here: {})", fmt::join(known, ", ")));
-        return;
-      }
-    }
-  }
+void only(JsonReader& r, std::initializer_list<std::string_view> known) {
+  const std::span<const std::string_view> keys(known.begin(), known.size());
+  r.only(keys, unknown(keys));
+}
 
-  void number(const char* key, double& out, double min, double max, bool max_exclusive = false) {
-    const json* v = find(key);
-    if (v == nullptr) return;
-    if (!v->is_number()) return fail(at(key), "must be a number");
-    const double d = v->get<double>();
-    if (d < min || d > max || (max_exclusive && d >= max)) {
-      return fail(at(key), fmt::format("is {}, must be in [{}, {}{}", d, min, max, max_exclusive ? ")" : "]"));
-    }
-    out = d;
-  }
+// An integer of at least `min` ("is 1, must be at least 2").
+void at_least(JsonReader& r, std::string_view key, uint32_t& out, uint32_t min) {
+  uint32_t v = out;
+  if (!r.get(key, v)) return;
+  if (v < min) return r.fail(key, fmt::format("is {}, must be at least {}", v, min));
+  out = v;
+}
 
-  void integer(const char* key, uint32_t& out, uint32_t min) {
-    const json* v = find(key);
-    if (v == nullptr) return;
-    if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > int64_t{UINT32_MAX}) {
-      return fail(at(key), "must be a non-negative integer");
-    }
-    if (v->get<int64_t>() < min) return fail(at(key), fmt::format("is {}, must be at least {}", v->get<int64_t>(), min));
-    out = v->get<uint32_t>();
+void read_limits(JsonReader& r, LatencyLimitsUs& l) {
+  const std::vector<std::string_view> keys = verbs::profile_keys();
+  r.only(keys, unknown(keys));
+  for (std::string_view k : keys) {
+    double us = l.of(k);
+    if (r.get_in(k, us, 0.0, 1e9)) l.set(k, us);
   }
-
-  void string(const char* key, std::string& out) {
-    const json* v = find(key);
-    if (v == nullptr) return;
-    if (!v->is_string()) return fail(at(key), "must be a string");
-    out = v->get<std::string>();
-  }
-
-  // Calls fn(ProfileReader&) for a nested object, when present.
-  template <typename Fn>
-  void object(const char* key, Fn&& fn) {
-    const json* v = find(key);
-    if (v == nullptr) return;
-    ProfileReader nested(*v, at(key), origin_, err_);
-    if (!err_) fn(nested);
-  }
-
- private:
-  const json* find(const char* key) const {
-    if (err_ || !j_.is_object()) return nullptr;
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  std::string at(std::string_view key) const { return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key); }
-  void fail(const std::string& where, std::string_view what) {
-    if (!err_) {
-      err_ = Error::make(Errc::kInvalidArgument, fmt::format("profile {}: {} {}", origin_, where, what),
-                         "see profiles/profile.schema.json for the fields and their ranges");
-    }
-  }
-
-  const json& j_;
-  std::string path_;
-  std::string_view origin_;
-  std::optional<Error>& err_;
-};
-
-void read_limits(ProfileReader& r, LatencyLimitsUs& l) {
-  static constexpr const char* kKeys[] = {"write", "read", "send"};
-  r.only(kKeys);
-  r.number("write", l.write, 0, 1e9);
-  r.number("read", l.read, 0, 1e9);
-  r.number("send", l.send, 0, 1e9);
 }
 
 bool looks_like_path(std::string_view s) { return s.find('/') != std::string_view::npos || s.ends_with(".json"); }
 
 }  // namespace
-
-double LatencyLimitsUs::for_test(std::string_view test) const noexcept {
-  const std::string_view verb = test.substr(0, test.find('_'));
-  if (verb == "write") return write;
-  if (verb == "read") return read;
-  if (verb == "send") return send;
-  return 0;
-}
 
 std::vector<std::string> builtin_profile_names() {
   std::vector<std::string> names;
@@ -120,39 +56,38 @@ std::vector<std::string> builtin_profile_names() {
 }
 
 Result<Profile> profile_from_json(const json& doc, std::string_view origin) {
-  std::optional<Error> err;
+  JsonErrors errors(fmt::format("profile {}: ", origin), "see profiles/profile.schema.json for the fields and their ranges");
   Profile p;
   p.name = std::string(origin);
-  ProfileReader top(doc, "", origin, err);
-  static constexpr const char* kTop[] = {"$schema", "description", "bandwidth", "latency", "outliers", "causes"};
-  top.only(kTop);
+  JsonReader top(doc, "", errors);
+  only(top, {"$schema", "description", "bandwidth", "latency", "outliers", "causes"});
   std::string schema_ref;
-  top.string("$schema", schema_ref);
-  top.string("description", p.description);
-  top.object("bandwidth", [&](ProfileReader& r) {
-    static constexpr const char* kKeys[] = {"rate_fraction", "min_gbps"};
-    r.only(kKeys);
-    r.number("rate_fraction", p.bw_rate_fraction, 0, 1);
-    r.number("min_gbps", p.bw_min_gbps, 0, 1e6);
+  top.get("$schema", schema_ref);
+  top.get("description", p.description);
+  top.object("bandwidth", [&](JsonReader& r) {
+    only(r, {"rate_fraction", "min_gbps"});
+    r.get_in("rate_fraction", p.bw_rate_fraction, 0.0, 1.0);
+    r.get_in("min_gbps", p.bw_min_gbps, 0.0, 1e6);
   });
-  top.object("latency", [&](ProfileReader& r) {
-    static constexpr const char* kKeys[] = {"p50_max_us", "p99_max_us"};
-    r.only(kKeys);
-    r.object("p50_max_us", [&](ProfileReader& l) { read_limits(l, p.lat_p50_max_us); });
-    r.object("p99_max_us", [&](ProfileReader& l) { read_limits(l, p.lat_p99_max_us); });
+  top.object("latency", [&](JsonReader& r) {
+    only(r, {"p50_max_us", "p99_max_us"});
+    r.object("p50_max_us", [&](JsonReader& l) { read_limits(l, p.lat_p50_max_us); });
+    r.object("p99_max_us", [&](JsonReader& l) { read_limits(l, p.lat_p99_max_us); });
   });
-  top.object("outliers", [&](ProfileReader& r) {
-    static constexpr const char* kKeys[] = {"pct", "min_pairs"};
-    r.only(kKeys);
-    r.number("pct", p.outlier_pct, 0, 100, /*max_exclusive=*/true);
-    r.integer("min_pairs", p.outlier_min_pairs, 2);
+  top.object("outliers", [&](JsonReader& r) {
+    only(r, {"pct", "min_pairs"});
+    double pct = p.outlier_pct;
+    if (r.get_in("pct", pct, 0.0, 100.0)) {
+      if (pct >= 100) r.fail("pct", fmt::format("is {}, must be in [0, 100)", pct));
+      else p.outlier_pct = pct;
+    }
+    at_least(r, "min_pairs", p.outlier_min_pairs, 2);
   });
-  top.object("causes", [&](ProfileReader& r) {
-    static constexpr const char* kKeys[] = {"roce_min_mtu"};
-    r.only(kKeys);
-    r.integer("roce_min_mtu", p.roce_min_mtu, 0);
+  top.object("causes", [&](JsonReader& r) {
+    only(r, {"roce_min_mtu"});
+    r.get("roce_min_mtu", p.roce_min_mtu);
   });
-  if (err) return std::unexpected(*err);
+  if (errors.failed()) return errors.unexpected();
   return p;
 }
 

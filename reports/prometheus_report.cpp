@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <ostream>
 #include <set>
 #include <vector>
 
@@ -96,7 +97,10 @@ std::string prometheus_label_value(std::string_view v) {
   return out;
 }
 
-std::string render_prometheus(const Results& results) {
+namespace {
+
+Result<void> write_prometheus(const RunView& run, std::ostream& stream) {
+  const Results& results = run.head();
   Family bw{"railcheck_bandwidth_gbps", "gauge",
             "Average bandwidth of a pair's bandwidth test at its largest message size, in Gb/s.", {}};
   Family lat{"railcheck_latency_seconds", "summary",
@@ -108,13 +112,14 @@ std::string render_prometheus(const Results& results) {
                  {}};
   Family rail_pairs{"railcheck_rail_pairs", "gauge", "Node pairs of a rail by their most severe verdict.", {}};
   Family reachable{"railcheck_node_reachable", "gauge", "1 when the run reached the node's agent, else 0.", {}};
-  Family failed{"railcheck_run_failed", "gauge", "1 when any test of the run failed (its exit code was 1), else 0.",
+  Family failed{"railcheck_run_failed", "gauge",
+                "1 when the run failed (a test failed, an agent never answered, a node lacked a rail: its exit code was 1), "
+                "else 0.",
                 {}};
   Family finished{"railcheck_run_finished_timestamp_seconds", "gauge",
                   "When the run finished, in seconds since the Unix epoch.", {}};
-  const RecordTable table = RecordTable::of(results.records);
-  pair_samples(results, gate_flags(table), bw, lat, verdict);
-  for (const RailSummary& s : summarize_rails(results, table)) {
+  pair_samples(results, gate_flags(run.table()), bw, lat, verdict);
+  for (const RailSummary& s : run.rails()) {
     for (auto [name, n] : {std::pair{"pass", s.pass}, {"warn", s.warn}, {"fail", s.fail}, {"waived", s.waived}}) {
       sample(rail_pairs, "", fmt::format("rail=\"{}\",verdict=\"{}\"", prometheus_label_value(s.name), name),
              fmt::format("{}", n));
@@ -123,7 +128,7 @@ std::string render_prometheus(const Results& results) {
   for (const NodeInfo& n : results.nodes) {
     sample(reachable, "", fmt::format("node=\"{}\"", prometheus_label_value(n.node)), n.reachable ? "1" : "0");
   }
-  if (!results.meta.profile.empty()) sample(failed, "", "", any_failed(results) ? "1" : "0");
+  if (run.outcome().status != RunOutcome::Status::kNotJudged) sample(failed, "", "", run.outcome().failed() ? "1" : "0");
   if (double t = 0; epoch_seconds(results.meta.finished, t)) sample(finished, "", "", value(t));
 
   std::string out;
@@ -132,7 +137,17 @@ std::string render_prometheus(const Results& results) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, f->type);
     for (const auto& line : f->samples) out += line + "\n";
   }
-  return out;
+  stream << out;
+  return {};
 }
+
+}  // namespace
+
+extern const FormatInfo kPrometheusFormat;
+const FormatInfo kPrometheusFormat{.name = "prometheus",
+                                   .file = "metrics.prom",
+                                   .help = "Prometheus text (node-exporter textfile collector): figures, verdicts, run_failed",
+                                   .needs_records_in_memory = true,
+                                   .write = &write_prometheus};
 
 }  // namespace railcheck::reports

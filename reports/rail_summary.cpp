@@ -204,15 +204,16 @@ std::vector<RailSummary> summarize_rails(const RecordTable& t, std::span<const R
     }
     // The run's test order; variants of one test after it, by name.
     auto order = [&](uint16_t series) {
-      const std::string& test = t.name(t.series(series).label);
-      const std::string base = test.substr(0, test.find('_', test.find('_') + 1));
-      return std::tuple(static_cast<size_t>(std::ranges::find(tests, base) - tests.begin()), test);
+      const RecordTable::Series& se = t.series(series);
+      return std::tuple(static_cast<size_t>(std::ranges::find(tests, se.test.name()) - tests.begin()), t.name(se.label));
     };
     std::ranges::stable_sort(ra.series, [&](uint16_t a, uint16_t b) { return order(a) < order(b); });
     for (uint16_t series : ra.series) {
       const TestAcc& a = by_series[series];
       TestRow row;
       row.label = t.name(t.series(series).label);
+      row.test = t.series(series).test;
+      row.plain = t.series(series).plain;
       row.latency = t.series(series).latency;
       row.size_bytes = a.size;
       row.records = a.records;

@@ -68,7 +68,40 @@ Id intern(std::string_view text, std::vector<std::string>& pool, std::unordered_
 
 }  // namespace
 
-uint32_t RecordTable::intern_end(const PairEnd& end) {
+namespace {
+
+// A limit the table met, as an Error.
+std::unexpected<Error> limit_error(const std::length_error& e) {
+  return fail(Errc::kInvalidArgument, e.what(), "test fewer nodes, rails or kinds of test per run");
+}
+
+}  // namespace
+
+Result<uint32_t> RecordTable::intern_end(const PairEnd& end) {
+  try {
+    return intern_end_or_throw(end);
+  } catch (const std::length_error& e) {
+    return limit_error(e);
+  }
+}
+
+Result<size_t> RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
+  try {
+    return add_or_throw(r, src, dst);
+  } catch (const std::length_error& e) {
+    return limit_error(e);
+  }
+}
+
+Result<size_t> RecordTable::add(const Record& r) {
+  auto src = intern_end(r.src);
+  if (!src) return std::unexpected(src.error());
+  auto dst = intern_end(r.dst);
+  if (!dst) return std::unexpected(dst.error());
+  return add(r, *src, *dst);
+}
+
+uint32_t RecordTable::intern_end_or_throw(const PairEnd& end) {
   auto [it, fresh] = end_ids_.try_emplace(end_key(end), static_cast<uint32_t>(ends_.size()));
   if (fresh) {
     const uint32_t node = intern<uint32_t>(end.node, nodes_, node_ids_, "nodes");
@@ -118,7 +151,7 @@ uint16_t RecordTable::kind_of(const Record& r, uint32_t src, uint32_t dst, uint1
   const auto recent = std::ranges::find_if(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(recent_count_),
                                            [&](const Recent& k) {
                                              return k.size_bytes == r.size_bytes && k.qps == r.qps && k.bidir == r.bidir &&
-                                                    k.src_mem == src_mem && k.dst_mem == dst_mem && same(k.test, r.test) &&
+                                                    k.src_mem == src_mem && k.dst_mem == dst_mem && k.test == r.test &&
                                                     same(k.rail, r.rail);
                                            });
   if (recent != recent_.begin() + static_cast<std::ptrdiff_t>(recent_count_)) {
@@ -128,7 +161,8 @@ uint16_t RecordTable::kind_of(const Record& r, uint32_t src, uint32_t dst, uint1
 
   rail = rail_index(r.rail);
   // The label (test_label()) from the test and the ends' memory.
-  const uint16_t label = name_id(test_label(r.test, r.bidir, ends_[src].facts.mem, ends_[dst].facts.mem));
+  const std::string label_text = test_label(r.test, r.bidir, ends_[src].facts.mem, ends_[dst].facts.mem);
+  const uint16_t label = name_id(label_text);
   auto [it, fresh] = kind_ids_.try_emplace({rail, label, r.size_bytes, r.qps}, static_cast<uint16_t>(kinds_.size()));
   if (fresh) {
     if (kinds_.size() >= UINT16_MAX) {
@@ -136,11 +170,14 @@ uint16_t RecordTable::kind_of(const Record& r, uint32_t src, uint32_t dst, uint1
       throw std::length_error("record table: more than 65535 kinds of row (rail, test, size and QP count)");
     }
     auto [series, new_series] = series_ids_.try_emplace({rail, label}, static_cast<uint16_t>(series_.size()));
-    if (new_series) series_.push_back({.rail = rail, .label = label, .latency = r.is_latency(), .kinds = {}});
+    if (new_series) {
+      series_.push_back({.rail = rail, .label = label, .test = r.test, .plain = label_text == r.test.name(),
+                         .latency = r.is_latency(), .kinds = {}});
+    }
     series_[series->second].kinds.push_back(it->second);
     kinds_.push_back({.rail = rail,
                       .label = label,
-                      .test = name_id(r.test),
+                      .test = r.test,
                       .series = series->second,
                       .size_bytes = r.size_bytes,
                       .qps = r.qps,
@@ -172,7 +209,7 @@ void RecordTable::reserve(size_t rows) {
   latency_before_.reserve(rows / 64 + 1);
 }
 
-size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
+size_t RecordTable::add_or_throw(const Record& r, uint32_t src, uint32_t dst) {
   if (rows_.size() >= UINT32_MAX) throw std::length_error("record table: more than 4294967295 rows");
   uint16_t rail = 0;
   const uint16_t kind = kind_of(r, src, dst, rail);
@@ -213,15 +250,18 @@ size_t RecordTable::add(const Record& r, uint32_t src, uint32_t dst) {
   return index;
 }
 
-RecordTable RecordTable::of(std::span<const Record> records) {
+Result<RecordTable> RecordTable::of(std::span<const Record> records) {
   RecordTable table;
   table.reserve(records.size());
   // A pair's records come together: each end is first compared with the last record's.
   uint32_t src = UINT32_MAX, dst = UINT32_MAX;
   for (const Record& r : records) {
-    src = table.intern_end(r.src, src);
-    dst = table.intern_end(r.dst, dst);
-    table.add(r, src, dst);
+    auto s = table.intern_end(r.src, src);
+    if (!s) return std::unexpected(s.error());
+    auto d = table.intern_end(r.dst, dst);
+    if (!d) return std::unexpected(d.error());
+    src = *s, dst = *d;
+    if (auto row = table.add(r, src, dst); !row) return std::unexpected(row.error());
   }
   return table;
 }

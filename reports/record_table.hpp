@@ -14,8 +14,9 @@
 // docs/benchmarks.md).
 //
 // Limits: 65,535 rails, test labels and kinds of row; 65,535 ends per rail (an end per node and
-// interface, more only when a node's facts change mid-run); 2^32 - 1 rows. Past them add()
-// throws std::length_error naming the limit.
+// interface, more only when a node's facts change mid-run); 2^32 - 1 rows. Past them add(),
+// intern_end() and of() return an error naming the limit (Errc::kInvalidArgument); the table
+// is unchanged by the record that did not fit.
 
 #include <algorithm>
 #include <array>
@@ -58,7 +59,7 @@ class RecordTable {
   struct Kind {
     uint16_t rail = 0;    // rail index (rail_name())
     uint16_t label = 0;   // name id of the test as reports name it (test_label())
-    uint16_t test = 0;    // name id of the test: "write_lat" of "write_lat_cuda"
+    verbs::TestId test;   // the test of the label: write_lat of "write_lat_cuda"
     uint16_t series = 0;  // the (rail, label): one test at every size and QP count
     uint64_t size_bytes = 0;
     uint32_t qps = 1;
@@ -69,6 +70,8 @@ class RecordTable {
   struct Series {
     uint16_t rail = 0;
     uint16_t label = 0;
+    verbs::TestId test;
+    bool plain = true;    // the label is the test's name: host memory on both sides, one direction
     bool latency = false;
     std::vector<uint16_t> kinds;
   };
@@ -106,18 +109,19 @@ class RecordTable {
 
   // The end's id; equal facts give the same id. With a `hint` (an id this end had before),
   // an unchanged end costs one comparison instead of a lookup.
-  uint32_t intern_end(const PairEnd& end);
-  uint32_t intern_end(const PairEnd& end, uint32_t hint) {
-    return hint < ends_.size() && ends_[hint].facts == end ? hint : intern_end(end);
+  Result<uint32_t> intern_end(const PairEnd& end);
+  Result<uint32_t> intern_end(const PairEnd& end, uint32_t hint) {
+    if (hint < ends_.size() && ends_[hint].facts == end) return hint;
+    return intern_end(end);
   }
   // Appends a record (its figures, error and verdict; not its iteration counts, timings or
   // every percentile) and returns the row index. The three-argument form takes ends already
   // interned, for a producer that adds many records of the same ends.
-  size_t add(const Record& r, uint32_t src, uint32_t dst);
-  size_t add(const Record& r) { return add(r, intern_end(r.src), intern_end(r.dst)); }
+  Result<size_t> add(const Record& r, uint32_t src, uint32_t dst);
+  Result<size_t> add(const Record& r);
   void reserve(size_t rows);
   // A table of these records, row i from records[i].
-  static RecordTable of(std::span<const Record> records);
+  static Result<RecordTable> of(std::span<const Record> records);
 
   [[nodiscard]] size_t size() const noexcept { return rows_.size(); }
   [[nodiscard]] const Row& row(size_t i) const { return rows_[i]; }
@@ -133,8 +137,8 @@ class RecordTable {
   [[nodiscard]] uint16_t label(const Row& r) const { return kinds_[r.kind].label; }
   [[nodiscard]] uint64_t size_bytes(const Row& r) const { return kinds_[r.kind].size_bytes; }
   [[nodiscard]] uint32_t qps(const Row& r) const { return kinds_[r.kind].qps; }
-  // The label's test: "write_lat" of "write_lat_cuda".
-  [[nodiscard]] const std::string& test(const Row& r) const { return names_[kinds_[r.kind].test]; }
+  // The label's test: write_lat of "write_lat_cuda".
+  [[nodiscard]] verbs::TestId test(const Row& r) const { return kinds_[r.kind].test; }
   // A latency row's p99 (us, as a float: 7 significant digits); 0 for bandwidth rows.
   [[nodiscard]] float p99(size_t row) const;
   // Calls visit(index, row, kind, p99) for every row in order (p99 0 for bandwidth rows): a
@@ -214,6 +218,10 @@ class RecordTable {
     std::vector<uint16_t> local;  // by end id: the number within the rail + 1; 0: none yet
   };
   void set_verdict_and_cause(size_t row, Verdict v, std::string_view cause);
+  // add() and intern_end() without the limit check's conversion: they throw std::length_error,
+  // which the public ones turn into an Error (no exception leaves the table).
+  uint32_t intern_end_or_throw(const PairEnd& end);
+  size_t add_or_throw(const Record& r, uint32_t src, uint32_t dst);
   uint16_t name_id(std::string_view name);
   uint32_t text_id(std::string_view text);
   uint16_t rail_index(std::string_view name);
@@ -250,7 +258,8 @@ class RecordTable {
   // The kinds of the last few distinct records, by what a record's kind is found from: a
   // coordinator's records come a pair's tests one after another, from a few rails at a time.
   struct Recent {
-    std::string rail, test;
+    std::string rail;
+    verbs::TestId test;
     uint64_t size_bytes = 0;
     uint32_t qps = 0;
     uint16_t src_mem = 0, dst_mem = 0;

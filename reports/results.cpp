@@ -5,7 +5,9 @@
 #include <array>
 #include <cerrno>
 #include <fstream>
-#include <limits>
+
+#include "common/json_reader.hpp"
+#include "reports/pair_ends.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -14,182 +16,65 @@ using nlohmann::json;
 
 constexpr std::array kVerdictNames{"", "pass", "warn", "fail", "waived"};
 
-// Reads fields out of one JSON object, remembering the first error with its JSON path.
-// Missing optional fields keep their defaults; a field of the wrong type is an error.
-class Reader {
- public:
-  Reader(const json& j, std::string path, std::optional<Error>& err) : j_(j), path_(std::move(path)), err_(err) {
-    if (!j_.is_object()) fail_at(path_, "an object");
-  }
-
-  template <typename T>
-  void get(const char* key, T& out, bool required = false) {
-    if (err_ || !j_.is_object()) return;
-    auto it = j_.find(key);
-    if (it == j_.end() || it->is_null()) {
-      if (required) fail_at(at(key), "a value (missing)");
-      return;
-    }
-    if (!fits<T>(*it)) return fail_at(at(key), expected_name<T>());
-    try {
-      out = it->template get<T>();
-    } catch (const json::exception&) {
-      fail_at(at(key), expected_name<T>());
-    }
-  }
-
-  template <typename T>
-  void get_opt(const char* key, std::optional<T>& out) {
-    if (err_ || !j_.is_object()) return;
-    auto it = j_.find(key);
-    if (it == j_.end() || it->is_null()) return;
-    T v{};
-    get(key, v);
-    if (!err_) out = v;
-  }
-
-  // Calls fn(Reader&, element) for each element of an array field.
-  template <typename Fn>
-  void each(const char* key, Fn&& fn) {
-    if (err_ || !j_.is_object()) return;
-    auto it = j_.find(key);
-    if (it == j_.end() || it->is_null()) return;
-    if (!it->is_array()) return fail_at(at(key), "an array");
-    for (size_t i = 0; i < it->size() && !err_; ++i) fn((*it)[i], fmt::format("{}[{}]", at(key), i));
-  }
-
-  const json& raw() const { return j_; }
-  std::string at(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
-  void fail_at(const std::string& where, std::string_view what) {
-    if (!err_) err_ = Error::make(Errc::kInvalidArgument, fmt::format("results JSON: {} must be {}", where, what));
-  }
-
- private:
-  template <typename T>
-  static const char* expected_name() {
-    if constexpr (std::is_same_v<T, std::string>) return "a string";
-    else if constexpr (std::is_same_v<T, bool>) return "true or false";
-    else if constexpr (std::is_floating_point_v<T>) return "a number";
-    else if constexpr (std::is_integral_v<T>) return "a non-negative integer in range";
-    else if constexpr (std::is_same_v<T, std::vector<std::string>>) return "an array of strings";
-    else return "of the expected type";
-  }
-
-  // JSON's own conversions turn true into 1 and -1 into 4294967295; a number field must be a
-  // number, an integer one an integer that fits.
-  template <typename T>
-  static bool fits(const json& v) {
-    if constexpr (std::is_same_v<T, bool>) {
-      return v.is_boolean();
-    } else if constexpr (std::is_integral_v<T>) {
-      if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
-      if (!v.is_number_integer()) return false;
-      const int64_t i = v.get<int64_t>();
-      return i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-             (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
-    } else if constexpr (std::is_floating_point_v<T>) {
-      return v.is_number();
-    } else {
-      return true;
-    }
-  }
-
-  const json& j_;
-  std::string path_;
-  std::optional<Error>& err_;
-};
-
 template <typename T>
 json opt_json(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-json end_json(const PairEnd& e) {
-  return {{"node", e.node},
-          {"pod", e.pod},
-          {"interface", e.interface},
-          {"ip", e.ip},
-          {"device", e.device},
-          {"gid", e.gid},
-          {"pci_address", e.pci_address},
-          {"link_layer", e.link_layer},
-          {"active_mtu", opt_json(e.active_mtu)},
-          {"rate_gbps", opt_json(e.rate_gbps)},
-          {"mem", e.mem},
-          {"gpu", opt_json(e.gpu)},
-          {"gpu_pci_address", e.gpu_pci_address},
-          {"gpu_class", e.gpu_class},
-          {"mem_registration", e.mem_registration},
-          {"mem_note", e.mem_note}};
+// An object member that must be there: fn(reader) on it, else "<path> must be an object (missing)".
+template <typename Fn>
+void required_object(JsonReader& r, std::string_view key, Fn&& fn) {
+  if (r.ok() && r.find(key) == nullptr) return r.fail(key, "must be an object (missing)");
+  r.object(key, std::forward<Fn>(fn));
 }
 
-void read_end(const json& j, const std::string& path, std::optional<Error>& err, PairEnd& e) {
-  Reader r(j, path, err);
-  r.get("node", e.node, true);
-  r.get("pod", e.pod);
-  r.get("interface", e.interface, true);
-  r.get("ip", e.ip);
-  r.get("device", e.device);
-  r.get("gid", e.gid);
-  r.get("pci_address", e.pci_address);
-  r.get("link_layer", e.link_layer);
-  r.get_opt("active_mtu", e.active_mtu);
-  r.get_opt("rate_gbps", e.rate_gbps);
-  r.get("mem", e.mem);
-  r.get_opt("gpu", e.gpu);
-  r.get("gpu_pci_address", e.gpu_pci_address);
-  r.get("gpu_class", e.gpu_class);
-  r.get("mem_registration", e.mem_registration);
-  r.get("mem_note", e.mem_note);
-}
-
-void read_record(const json& j, const std::string& path, std::optional<Error>& err, Record& rec) {
-  Reader r(j, path, err);
-  r.get("rail", rec.rail, true);
-  if (!err && r.raw().contains("src")) read_end(r.raw()["src"], r.at("src"), err, rec.src);
-  else r.fail_at(r.at("src"), "an object (missing)");
-  if (!err && r.raw().contains("dst")) read_end(r.raw()["dst"], r.at("dst"), err, rec.dst);
-  else r.fail_at(r.at("dst"), "an object (missing)");
-  r.get("test", rec.test, true);
-  r.get("size_bytes", rec.size_bytes, true);
+void read_record(JsonReader& r, Record& rec) {
+  r.require("rail", rec.rail);
+  required_object(r, "src", [&](JsonReader& e) { read_end(e, rec.src); });
+  required_object(r, "dst", [&](JsonReader& e) { read_end(e, rec.dst); });
+  std::string test;
+  if (r.require("test", test)) {
+    if (auto id = verbs::parse_test_id(test)) rec.test = *id;
+    else r.fail("test", fmt::format("must be a test name (\"{}\" is not one: {})", test, id.error().hint));
+  }
+  r.require("size_bytes", rec.size_bytes);
   r.get("bidir", rec.bidir);
   r.get("qps", rec.qps);
   r.get("iters", rec.iters);
   r.get("elapsed_s", rec.elapsed_s);
-  if (!err && r.raw().contains("latency_us") && !r.raw()["latency_us"].is_null()) {
-    Reader l(r.raw()["latency_us"], r.at("latency_us"), err);
+  r.object("latency_us", [&](JsonReader& l) {
     LatencyUs v;
     l.get("count", v.count);
-    l.get("min", v.min, true);
-    l.get("p50", v.p50, true);
+    l.require("min", v.min);
+    l.require("p50", v.p50);
     l.get("p90", v.p90);
-    l.get("p99", v.p99, true);
+    l.require("p99", v.p99);
     l.get("p99_9", v.p99_9);
-    l.get("max", v.max, true);
+    l.require("max", v.max);
     l.get("mean", v.mean);
     l.get("stdev", v.stdev);
     rec.latency_us = v;
-  }
-  if (!err && r.raw().contains("bandwidth") && !r.raw()["bandwidth"].is_null()) {
-    Reader b(r.raw()["bandwidth"], r.at("bandwidth"), err);
+  });
+  r.object("bandwidth", [&](JsonReader& b) {
     Bandwidth v;
     b.get("messages", v.messages);
-    b.get("avg_gbps", v.avg_gbps, true);
+    b.require("avg_gbps", v.avg_gbps);
     b.get("peak_gbps", v.peak_gbps);
     b.get("msg_rate_mpps", v.msg_rate_mpps);
     rec.bandwidth = v;
-  }
+  });
   r.get("error", rec.error);
   r.get("attempts", rec.attempts);
   r.get("round", rec.round);
   std::string verdict;
-  r.get("verdict", verdict);
-  if (!err) {
+  if (r.get("verdict", verdict)) {
     if (auto v = parse_verdict(verdict)) rec.verdict = *v;
-    else r.fail_at(r.at("verdict"), "one of \"pass\", \"warn\", \"fail\", \"waived\" or \"\"");
+    else r.fail("verdict", "must be one of \"pass\", \"warn\", \"fail\", \"waived\" or \"\"");
   }
   r.get("cause", rec.cause);
 }
+
+JsonErrors results_errors() { return JsonErrors("results JSON: "); }
 
 }  // namespace
 
@@ -205,9 +90,9 @@ Result<Verdict> parse_verdict(std::string_view text) {
 
 json to_json(const Record& r) {
   json j{{"rail", r.rail},
-         {"src", end_json(r.src)},
-         {"dst", end_json(r.dst)},
-         {"test", r.test},
+         {"src", to_json(r.src)},
+         {"dst", to_json(r.dst)},
+         {"test", r.test.name()},
          {"size_bytes", r.size_bytes},
          {"bidir", r.bidir},
          {"qps", r.qps},
@@ -258,7 +143,7 @@ json to_json(const Results& r) {
   json records = json::array();
   for (const auto& rec : r.records) records.push_back(to_json(rec));
   const auto& m = r.meta;
-  return {{"schema_version", r.schema_version},
+  return {{"schema_version", kResultsSchema},  // what this writer writes, whatever was read
           {"meta",
            {{"started", m.started},
             {"finished", m.finished},
@@ -279,22 +164,21 @@ json to_json(const Results& r) {
 }
 
 Result<Results> results_from_json(const json& j) {
-  std::optional<Error> err;
+  JsonErrors errors = results_errors();
   Results out;
-  Reader top(j, "", err);
-  top.get("schema_version", out.schema_version, true);
-  if (err) return std::unexpected(*err);
-  // The same major version: "railcheck.results/v1" itself, or a later minor "railcheck.results/v1.N"
+  JsonReader top(j, "", errors);
+  top.require("schema_version", out.schema_version);
+  if (errors.failed()) return errors.unexpected();
+  // The same major version: "railcheck.results/v1" itself, or a minor "railcheck.results/v1.N"
   // (never "v12").
-  const std::string_view want = kResultsSchema;
+  const std::string_view want = kResultsMajor;
   const std::string& got = out.schema_version;
   if (got != want && !(got.starts_with(want) && got[want.size()] == '.')) {
     return fail(Errc::kInvalidArgument,
                 fmt::format("results JSON: schema_version is '{}', this railcheck reads {}", out.schema_version, want),
                 "re-render it with the railcheck version that wrote it, or rerun the test");
   }
-  if (j.contains("meta")) {
-    Reader m(j["meta"], "meta", err);
+  top.object("meta", [&](JsonReader& m) {
     m.get("started", out.meta.started);
     m.get("finished", out.meta.finished);
     m.get("railcheck_version", out.meta.railcheck_version);
@@ -306,31 +190,31 @@ Result<Results> results_from_json(const json& j) {
     m.get("profile", out.meta.profile);
     m.get("connection", out.meta.connection);
     m.get("clock", out.meta.clock);
-    if (!err && m.raw().contains("spec")) out.meta.spec = m.raw()["spec"];
-  }
+    m.get("spec", out.meta.spec);
+  });
   top.each("nodes", [&](const json& e, const std::string& path) {
     NodeInfo n;
-    Reader r(e, path, err);
-    r.get("node", n.node, true);
+    JsonReader r(e, path, errors);
+    r.require("node", n.node);
     r.get("pod", n.pod);
     r.get("agent", n.agent);
     r.get("reachable", n.reachable);
     r.get("error", n.error);
-    if (!err && e.contains("rail_map")) n.rail_map = e["rail_map"];
-    if (!err && e.contains("checks")) n.checks = e["checks"];
+    r.get("rail_map", n.rail_map);
+    r.get("checks", n.checks);
     out.nodes.push_back(std::move(n));
   });
   top.each("rails", [&](const json& e, const std::string& path) {
     RailInfo rail;
-    Reader r(e, path, err);
-    r.get("name", rail.name, true);
+    JsonReader r(e, path, errors);
+    r.require("name", rail.name);
     r.get("grouped_by", rail.grouped_by);
     r.get("missing_nodes", rail.missing_nodes);
     r.each("members", [&](const json& me, const std::string& mpath) {
       RailMember m;
-      Reader mr(me, mpath, err);
-      mr.get("node", m.node, true);
-      mr.get("interface", m.interface, true);
+      JsonReader mr(me, mpath, errors);
+      mr.require("node", m.node);
+      mr.require("interface", m.interface);
       mr.get("ip", m.ip);
       rail.members.push_back(std::move(m));
     });
@@ -338,19 +222,21 @@ Result<Results> results_from_json(const json& j) {
   });
   top.each("records", [&](const json& e, const std::string& path) {
     Record rec;
-    read_record(e, path, err, rec);
+    JsonReader r(e, path, errors);
+    read_record(r, rec);
     out.records.push_back(std::move(rec));
   });
   top.get("notes", out.notes);
-  if (err) return std::unexpected(*err);
+  if (errors.failed()) return errors.unexpected();
   return out;
 }
 
 Result<Record> record_from_json(const json& j) {
-  std::optional<Error> err;
+  JsonErrors errors = results_errors();
   Record rec;
-  read_record(j, "record", err, rec);
-  if (err) return std::unexpected(*err);
+  JsonReader r(j, "record", errors);
+  read_record(r, rec);
+  if (errors.failed()) return errors.unexpected();
   return rec;
 }
 

@@ -17,10 +17,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "verbs/ops.hpp"
 
 namespace railcheck::reports {
 
-inline constexpr const char* kResultsSchema = "railcheck.results/v1";
+// What this railcheck writes; it reads any document of the same major version.
+// v1.1: the run's "outcome" (verdict and reasons), the atomic tests (fetch_add, cmp_swap).
+inline constexpr const char* kResultsSchema = "railcheck.results/v1.1";
+inline constexpr std::string_view kResultsMajor = "railcheck.results/v1";
 
 enum class Verdict : uint8_t { kNone, kPass, kWarn, kFail, kWaived };
 std::string_view to_string(Verdict v) noexcept;  // "", "pass", "warn", "fail", "waived"
@@ -64,7 +68,7 @@ struct Record {
   std::string rail;        // the rail's name (Multus network, or subnet)
   PairEnd src;             // the client: it initiates and measures
   PairEnd dst;             // the server
-  std::string test;        // "write_lat", "read_lat", "send_lat", "write_bw", "read_bw", "send_bw"
+  verbs::TestId test;      // kind and op; JSON "test": its name ("write_lat", "fetch_add_bw")
   uint64_t size_bytes = 0;
   bool bidir = false;
   uint32_t qps = 1;
@@ -78,7 +82,7 @@ struct Record {
   Verdict verdict = Verdict::kNone;
   std::string cause;       // why the verdict (empty for a plain pass)
 
-  [[nodiscard]] bool is_latency() const noexcept { return test.ends_with("_lat"); }
+  [[nodiscard]] bool is_latency() const noexcept { return test.latency(); }
 };
 
 // A node as the coordinator found it.

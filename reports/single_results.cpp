@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/build_info.hpp"
+#include "reports/pair_ends.hpp"
 #include "verbs/spec.hpp"
 
 namespace railcheck::reports {
@@ -21,12 +22,6 @@ std::string hostname() {
   return name;
 }
 
-// The IPv4 address inside an IPv4-mapped GID ("::ffff:10.0.1.11"), else "".
-std::string mapped_ip(const std::string& gid) {
-  constexpr std::string_view kPrefix = "::ffff:";
-  return gid.starts_with(kPrefix) && gid.find('.') != std::string::npos ? gid.substr(kPrefix.size()) : "";
-}
-
 // The peer's address without the port the engine's record carries ("10.233.0.11:18515",
 // "fe80::1:18515": the port is always last).
 std::string peer_host(const std::string& peer) {
@@ -34,27 +29,6 @@ std::string peer_host(const std::string& peer) {
   if (colon == std::string::npos || colon + 1 == peer.size()) return peer;
   const bool port = std::ranges::all_of(peer.substr(colon + 1), [](char c) { return c >= '0' && c <= '9'; });
   return port ? peer.substr(0, colon) : peer;
-}
-
-PairEnd end_of(const verbs::EndpointInfo& e, std::string node, std::string interface) {
-  PairEnd p;
-  p.node = std::move(node);
-  p.interface = std::move(interface);
-  p.device = e.device;
-  p.gid = e.gid;
-  p.ip = mapped_ip(e.gid);
-  p.link_layer = e.link_layer;
-  const verbs::MemoryInfo& m = e.memory;
-  p.mem = m.kind;
-  p.mem_registration = m.registration;
-  p.mem_note = m.registration_note;
-  if (m.gpu) {
-    p.gpu = m.gpu;
-    p.gpu_pci_address = m.gpu_pci_address;
-    p.gpu_class = m.gpu_distance;
-  }
-  if (e.mtu_bytes > 0) p.active_mtu = e.mtu_bytes;
-  return p;
 }
 
 template <typename T>
@@ -80,7 +54,7 @@ RunMeta single_run_meta(const verbs::RunSpec& spec, std::string started, std::st
   m.finished = finished.empty() ? utc_now() : std::move(finished);
   m.railcheck_version = std::string(build_info().version);
   m.git_commit = std::string(build_info().git_commit);
-  m.tests = {verbs::test_name(spec.kind, spec.op)};
+  m.tests = {spec.test().name()};
   m.spec = verbs::to_json(spec);
   return m;
 }
@@ -90,11 +64,19 @@ Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& co
   out.meta = single_run_meta(run.spec, context.started, context.finished);
   out.meta.connection = run.rdma_cm ? "rdma_cm" : "oob";
   out.meta.clock = run.clock;
-  const std::string test = out.meta.tests.front();
 
   const std::string node = context.node.empty() ? hostname() : context.node;
-  const PairEnd src = end_of(run.local, node, context.interface);
-  const PairEnd dst = end_of(run.remote, peer_host(run.peer), "");
+  PairEnd src, dst;
+  if (context.src) {
+    src = *context.src;
+  } else {
+    src.node = node;
+    src.interface = context.interface;
+  }
+  if (context.dst) dst = *context.dst;
+  else dst.node = peer_host(run.peer);
+  add_measured(src, run.local);
+  add_measured(dst, run.remote);
   const std::string rail =
       !context.rail.empty() ? context.rail : (!context.interface.empty() ? context.interface : run.local.device);
   for (const PairEnd* e : {&src, &dst}) {
@@ -113,7 +95,7 @@ Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& co
     r.rail = rail;
     r.src = src;
     r.dst = dst;
-    r.test = test;
+    r.test = run.spec.test();
     r.size_bytes = s.msg_bytes;
     r.bidir = run.spec.bidir;
     r.qps = run.spec.qps;
@@ -132,6 +114,31 @@ Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& co
     }
     if (!s.latency && !s.bandwidth) r.error = "this side measured no figures for this size";
     out.records.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<Record> unrun_records(const verbs::RunSpec& spec, const std::string& rail, PairEnd src, PairEnd dst,
+                                  bool waived, const std::string& why) {
+  src.mem = verbs::to_string(spec.mem);
+  dst.mem = verbs::to_string(spec.peer_mem);
+  std::vector<Record> out;
+  for (uint64_t size : spec.sizes_bytes) {
+    Record r;
+    r.rail = rail;
+    r.src = src;
+    r.dst = dst;
+    r.test = spec.test();
+    r.size_bytes = size;
+    r.bidir = spec.bidir;
+    r.qps = spec.qps;
+    if (waived) {
+      r.verdict = Verdict::kWaived;
+      r.cause = why;
+    } else {
+      r.error = why.empty() ? "the test did not run" : why;
+    }
+    out.push_back(std::move(r));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <ostream>
 #include <sstream>
 
 #include "reports/analysis.hpp"
@@ -172,37 +173,27 @@ void nodes_and_notes(const Results& r, std::string& out) {
   }
 }
 
-}  // namespace
-
-std::string render_terminal(const Results& results) {
-  return render_terminal(results, RecordTable::of(results.records));
-}
-
-std::string render_terminal(const Results& results, const RecordTable& table) {
-  const auto rails = summarize_rails(table, results.rails, results.meta.tests);
+Result<void> write_terminal(const RunView& run, std::ostream& stream) {
+  const RecordTable& table = run.table();
   std::string out;
-  header(results, table, rails, out);
-  for (const auto& s : rails) rail_block(table, s, out);
+  header(run.head(), table, run.rails(), out);
+  for (const auto& s : run.rails()) rail_block(table, s, out);
   verdict_section(table, Verdict::kFail, "failures", out);
   verdict_section(table, Verdict::kWarn, "warnings", out);
   verdict_section(table, Verdict::kWaived, "waived", out);
-  nodes_and_notes(results, out);
-  std::vector<std::string> failing;
-  for (const auto& s : rails) {
-    if (s.fail > 0) failing.push_back(s.name);
-  }
-  size_t warn = 0;
-  for (const auto& s : rails) warn += s.warn;
-  std::string verdict;
-  if (!failing.empty()) {
-    verdict = fmt::format("FAIL: failing pairs on {} rail(s): {}", failing.size(), fmt::join(failing, ", "));
-  } else if (results.meta.profile.empty()) {
-    verdict = "NOT JUDGED: no verdicts in these results (railcheck report --profile NAME judges them)";
-  } else {
-    verdict = warn > 0 ? fmt::format("PASS with {} warning pair(s)", warn) : "PASS";
-  }
-  out += "\n" + wrap("verdict: " + verdict, 0, 2) + "\n";
-  return out;
+  nodes_and_notes(run.head(), out);
+  out += "\n" + wrap("verdict: " + run.outcome().headline(), 0, 2) + "\n";
+  stream << out;
+  return {};
 }
+
+}  // namespace
+
+extern const FormatInfo kTerminalFormat;
+const FormatInfo kTerminalFormat{.name = "terminal",
+                                 .file = "report.txt",
+                                 .help = "the per-rail summary, failures and warnings with their causes, the verdict",
+                                 .needs_records_in_memory = false,
+                                 .write = &write_terminal};
 
 }  // namespace railcheck::reports

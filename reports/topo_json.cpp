@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/json_reader.hpp"
+
 namespace railcheck::reports {
 namespace {
 
@@ -85,6 +87,101 @@ json topo_to_json(const topology::RailMap& map) {
   json gpus = json::array();
   for (const auto& g : map.gpus) gpus.push_back(gpu_json(g));
   return {{"schema", kTopoSchema}, {"ports", std::move(ports)}, {"gpus", std::move(gpus)}, {"notes", map.notes}};
+}
+
+namespace {
+
+void read_gid(JsonReader& r, topology::RailGid& g) {
+  r.get("index", g.index);
+  r.get("gid", g.gid);
+  r.get("type", g.type);
+  r.get("netdev", g.netdev);
+}
+
+// A path class ("PIX") at `key`; a name that is not one is an error at that field.
+void read_class(JsonReader& r, std::string_view key, topology::PathClass& out) {
+  std::string text;
+  if (!r.get(key, text)) return;
+  if (auto c = topology::parse_path_class(text)) out = *c;
+  else r.fail(key, fmt::format("must be PIX, PXB, PHB, NODE or SYS (is \"{}\")", text));
+}
+
+void read_port(JsonReader& r, RailPort& p) {
+  r.require("interface", p.interface);
+  r.get("network", p.network);
+  r.get("ips", p.ips);
+  r.get("mac", p.mac);
+  r.get("pci_address", p.pci_address);
+  r.get("pf_pci_address", p.pf_pci_address);
+  r.get("resource", p.resource);
+  r.get("rdma_device", p.rdma_device);
+  r.get("port", p.port);
+  r.get("state", p.state);
+  r.get("phys_state", p.phys_state);
+  r.get("link_layer", p.link_layer);
+  r.get("netdev_mtu", p.netdev_mtu);
+  r.get("active_mtu", p.active_mtu);
+  r.get("rate_gbps", p.rate_gbps);
+  r.object("roce_gid", [&](JsonReader& g) { read_gid(g, p.roce_gid.emplace()); });
+  r.get("lid", p.lid);
+  r.get("subnet_prefix", p.subnet_prefix);
+  std::vector<std::string> pkeys;
+  r.get("pkeys", pkeys);
+  for (const std::string& k : pkeys) {
+    unsigned long v = 0;
+    try {
+      v = std::stoul(k, nullptr, 16);
+    } catch (const std::exception&) {
+      return r.fail("pkeys", fmt::format("must be hex pkeys such as \"0x7fff\" (has \"{}\")", k));
+    }
+    p.pkeys.push_back(static_cast<uint16_t>(v));
+  }
+  r.each("gids", [&](const json& e, const std::string& path) {
+    JsonReader g(e, path, r.errors());
+    read_gid(g, p.gids.emplace_back());
+  });
+  r.get("numa_node", p.numa_node);
+  r.object("nearest_gpu", [&](JsonReader& g) {
+    topology::NearestGpu n;
+    g.get("gpu", n.ordinal);
+    g.get("pci_address", n.pci_address);
+    read_class(g, "class", n.path);
+    std::string from;
+    g.get("measured_from", from);
+    n.from_pf = from == "pf";
+    p.nearest_gpu = n;
+  });
+}
+
+}  // namespace
+
+Result<topology::RailMap> topo_from_json(const json& j, std::string_view path) {
+  JsonErrors errors;
+  JsonReader top(j, std::string(path), errors);
+  topology::RailMap map;
+  top.each("ports", [&](const json& e, const std::string& p) {
+    JsonReader r(e, p, errors);
+    read_port(r, map.ports.emplace_back());
+  });
+  top.each("gpus", [&](const json& e, const std::string& p) {
+    JsonReader r(e, p, errors);
+    topology::GpuAffinity& g = map.gpus.emplace_back();
+    r.get("gpu", g.ordinal);
+    r.get("pci_address", g.pci_address);
+    r.get("name", g.name);
+    r.get("numa_node", g.numa_node);
+    r.object("nearest_rail", [&](JsonReader& n) {
+      topology::NearestRail rail;
+      n.get("interface", rail.interface);
+      n.get("rdma_device", rail.rdma_device);
+      n.get("pci_address", rail.pci_address);
+      read_class(n, "class", rail.path);
+      g.nearest = rail;
+    });
+  });
+  top.get("notes", map.notes);
+  if (errors.failed()) return errors.unexpected();
+  return map;
 }
 
 }  // namespace railcheck::reports

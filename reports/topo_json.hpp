@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
 #include "topology/rail_map.hpp"
 
 namespace railcheck::reports {
@@ -12,5 +13,10 @@ namespace railcheck::reports {
 inline constexpr const char* kTopoSchema = "railcheck.topo/v1";
 
 nlohmann::json topo_to_json(const topology::RailMap& map);
+
+// Reads what topo_to_json() writes (an agent's inventory carries it): every port and GPU field
+// the document has, unknown fields ignored (a newer minor version may add some). Errors name
+// the field's path under `path` ("rail_map.ports[2].rate_gbps").
+Result<topology::RailMap> topo_from_json(const nlohmann::json& j, std::string_view path = "rail_map");
 
 }  // namespace railcheck::reports

@@ -12,11 +12,24 @@
 #include "verbs/device.hpp"
 
 namespace railcheck::verbs {
-namespace {
+unsigned mr_access(const RunSpec& spec) noexcept {
+  const OpInfo& op = op_info(spec.op);
+  unsigned access = IBV_ACCESS_LOCAL_WRITE | op.remote_access;
+  // perftest's rule: relaxed ordering everywhere but the buffer a write ping-pong polls, whose
+  // last byte must not land before the rest.
+  if (!(spec.kind == TestKind::kLatency && op.latency == LatencyStyle::kPollMemory)) {
+    access |= IBV_ACCESS_RELAXED_ORDERING;
+  }
+  return access;
+}
 
-constexpr uint32_t kAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-
-}  // namespace
+uint32_t rx_depth_for(const RunSpec& spec, uint32_t tx_depth, uint32_t device_max_wr) noexcept {
+  if (!op_info(spec.op).uses_receives) return 1;
+  // perftest's 512 for streams (a receiver that runs dry costs an RNR NAK and a
+  // min_rnr_timer wait); a ping-pong needs only a few batches.
+  const uint32_t want = spec.kind == TestKind::kLatency ? 64 : std::max<uint32_t>(kMinStreamRxDepth, tx_depth);
+  return device_max_wr > 0 ? std::min(want, device_max_wr) : want;
+}
 
 Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const RunSpec& spec, const MemorySpec& mem,
                                                  const BufferFactory& buffers) {
@@ -40,12 +53,16 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
                 "the link must be ACTIVE: check the cable/switch port (rdma link) and the interface (ip link)");
   }
   if (auto ok = ep->choose_gid(dev); !ok) return std::unexpected(ok.error());
+  if (op_info(spec.op).shape == WrShape::kAtomic && ep->dev_attr_.atomic_cap == IBV_ATOMIC_NONE) {
+    return fail(Errc::kUnsupported, fmt::format("{} does not support atomic operations (atomic_cap NONE)", dev.device),
+                "atomic tests need a device with IBV_ATOMIC_HCA or IBV_ATOMIC_GLOB (ibv_devinfo -v)");
+  }
 
   ep->pd_.reset(ibv_alloc_pd(ep->ctx_.get()));
   if (!ep->pd_) return fail_errno(fmt::format("ibv_alloc_pd({})", dev.device), errno);
 
   ep->tx_depth_ = spec.kind == TestKind::kLatency ? 16 : spec.tx_depth;
-  ep->rx_depth_ = uses_receives(spec.op) ? std::max<uint32_t>(ep->tx_depth_, 64) : 1;
+  ep->rx_depth_ = rx_depth_for(spec, ep->tx_depth_, static_cast<uint32_t>(ep->dev_attr_.max_qp_wr));
   const int cqe = static_cast<int>(spec.qps * (ep->tx_depth_ + ep->rx_depth_) + 16);
   ep->cq_.reset(ibv_create_cq(ep->ctx_.get(), cqe, nullptr, nullptr, 0));
   if (!ep->cq_) {
@@ -59,13 +76,21 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
     return fail(Errc::kInvalidArgument, "no buffer factory given to the engine",
                 "set ClientOptions/ServerOptions.buffers (gpudirect::buffer_factory())");
   }
-  auto buffer = buffers(BufferRequest{.pd = ep->pd_.get(),
-                                      .bytes = ep->region_bytes_ * 2 * spec.qps,
-                                      .access = kAccess,
-                                      .rdma_device = dev.device,
-                                      .memory = mem,
-                                      .gpu_reg = spec.gpu_reg});
+  BufferRequest request{.pd = ep->pd_.get(),
+                        .bytes = ep->region_bytes_ * 2 * spec.qps,
+                        .access = mr_access(spec),
+                        .rdma_device = dev.device,
+                        .memory = mem,
+                        .gpu_reg = spec.gpu_reg};
+  auto buffer = buffers(request);
+  if (!buffer && (request.access & IBV_ACCESS_RELAXED_ORDERING) != 0 && buffer.error().code == Errc::kSystem &&
+      (buffer.error().sys_errno == EINVAL || buffer.error().sys_errno == EOPNOTSUPP)) {
+    // An optional flag a kernel or provider too old to know it may refuse: register without.
+    request.access &= ~static_cast<unsigned>(IBV_ACCESS_RELAXED_ORDERING);
+    buffer = buffers(request);
+  }
   if (!buffer) return std::unexpected(buffer.error());
+  ep->relaxed_ordering_ = (request.access & IBV_ACCESS_RELAXED_ORDERING) != 0;
   ep->buffer_ = std::move(*buffer);
   ep->base_ = ep->buffer_->data();
   ep->lkey_ = ep->buffer_->mr()->lkey;
@@ -155,7 +180,7 @@ Result<void> Endpoint::create_qps(const RunSpec& spec) {
     init.qp_state = IBV_QPS_INIT;
     init.pkey_index = 0;
     init.port_num = port_;
-    init.qp_access_flags = kAccess;
+    init.qp_access_flags = op_info(spec.op).remote_access;
     if (int rc = ibv_modify_qp(qp.get(), &init, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
         rc != 0) {
       return fail_errno("ibv_modify_qp(INIT)", rc);

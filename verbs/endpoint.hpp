@@ -50,6 +50,16 @@ struct EndpointInfo {
 nlohmann::json to_json(const EndpointInfo& info);
 Result<EndpointInfo> endpoint_from_json(const nlohmann::json& j);
 
+// The access flags both ends register their buffer with: local write, the remote access the op
+// needs (verbs/ops.hpp) and no more, and relaxed ordering except on the buffer a write
+// ping-pong polls (its last byte must arrive last).
+unsigned mr_access(const RunSpec& spec) noexcept;
+
+// Receive queue depth: 1 for an op that posts no receives; a stream's at least
+// kMinStreamRxDepth; within what the device allows (max_qp_wr; 0: unknown).
+inline constexpr uint32_t kMinStreamRxDepth = 512;
+uint32_t rx_depth_for(const RunSpec& spec, uint32_t tx_depth, uint32_t device_max_wr) noexcept;
+
 // A registered buffer (host or GPU memory, from a BufferFactory) split into a tx and an rx
 // region per QP, each `region_bytes`.
 class Endpoint {
@@ -120,6 +130,7 @@ class Endpoint {
   std::vector<uint32_t> posted_recvs_;
   EndpointInfo remote_;
   uint32_t path_mtu_bytes_ = 0;
+  bool relaxed_ordering_ = false;  // the MR was registered with IBV_ACCESS_RELAXED_ORDERING
 };
 
 }  // namespace railcheck::verbs

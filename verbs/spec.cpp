@@ -4,52 +4,14 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
-#include <type_traits>
 #include <nlohmann/json.hpp>
+
+#include "common/json_reader.hpp"
 
 namespace railcheck::verbs {
 
-std::string_view to_string(TestKind kind) noexcept { return kind == TestKind::kLatency ? "lat" : "bw"; }
-
-std::string_view to_string(Op op) noexcept {
-  switch (op) {
-    case Op::kWrite: return "write";
-    case Op::kRead: return "read";
-    case Op::kSend: return "send";
-    case Op::kWriteImm: return "write_imm";
-  }
-  return "unknown";
-}
-
-Result<TestKind> parse_test_kind(std::string_view text) {
-  if (text == "lat") return TestKind::kLatency;
-  if (text == "bw") return TestKind::kBandwidth;
-  return fail(Errc::kInvalidArgument, fmt::format("test \"{}\"", text), "use lat or bw");
-}
-
-Result<Op> parse_op(std::string_view text) {
-  for (Op op : {Op::kWrite, Op::kRead, Op::kSend, Op::kWriteImm}) {
-    if (text == to_string(op)) return op;
-  }
-  return fail(Errc::kInvalidArgument, fmt::format("op \"{}\"", text), "use write, read, send or write_imm");
-}
-
 uint64_t RunSpec::max_size_bytes() const noexcept {
   return sizes_bytes.empty() ? 0 : *std::ranges::max_element(sizes_bytes);
-}
-
-std::string test_name(TestKind kind, Op op) { return fmt::format("{}_{}", to_string(op), to_string(kind)); }
-
-Result<std::pair<TestKind, Op>> parse_test_name(std::string_view name) {
-  const size_t us = name.rfind('_');
-  if (us != std::string_view::npos) {
-    auto op = parse_op(name.substr(0, us));
-    auto kind = parse_test_kind(name.substr(us + 1));
-    if (op && kind) return std::pair{*kind, *op};
-  }
-  return fail(Errc::kInvalidArgument, fmt::format("unknown test '{}'", name),
-              "tests are write_lat, read_lat, send_lat, write_imm_lat, write_bw, read_bw, send_bw, write_imm_bw");
 }
 
 RunSpec default_spec(TestKind kind, Op op) {
@@ -57,7 +19,8 @@ RunSpec default_spec(TestKind kind, Op op) {
   RunSpec spec;
   spec.kind = kind;
   spec.op = op;
-  spec.sizes_bytes = {lat ? 2u : 65536u};
+  const uint32_t fixed = op_info(op).fixed_bytes;
+  spec.sizes_bytes = {fixed != 0 ? fixed : lat ? 2u : 65536u};
   spec.iters = lat ? 1000 : 5000;
   spec.warmup_iters = lat ? 100 : 16;
   return spec;
@@ -80,49 +43,61 @@ std::vector<uint64_t> sweep_sizes() {
 }
 
 Result<void> validate(const RunSpec& spec) {
-  auto bad = [](std::string what, std::string hint) { return fail(Errc::kInvalidArgument, std::move(what), std::move(hint)); };
-  if (spec.sizes_bytes.empty()) return bad("sizes: empty", "give at least one message size");
+  auto bad = [](std::string_view field, std::string what, std::string hint) {
+    Error e = Error::make(Errc::kInvalidArgument, std::move(what), std::move(hint));
+    e.field = std::string(field);
+    return std::unexpected(std::move(e));
+  };
+  const OpInfo& op = op_info(spec.op);
+  const bool lat = spec.kind == TestKind::kLatency;
+  if (spec.sizes_bytes.empty()) return bad("sizes", "sizes: empty", "give at least one message size");
   if (spec.sizes_bytes.size() > kMaxSizes) {
-    return bad(fmt::format("sizes: {} sizes", spec.sizes_bytes.size()), fmt::format("at most {}", kMaxSizes));
+    return bad("sizes", fmt::format("sizes: {} sizes", spec.sizes_bytes.size()), fmt::format("at most {}", kMaxSizes));
   }
   for (uint64_t s : spec.sizes_bytes) {
     if (s == 0 || s > kMaxMessageBytes) {
-      return bad(fmt::format("size {}", s), fmt::format("must be 1 B .. {}", format_size(kMaxMessageBytes)));
+      return bad("sizes", fmt::format("size {}", s), fmt::format("must be 1 B .. {}", format_size(kMaxMessageBytes)));
+    }
+    if (op.fixed_bytes != 0 && s != op.fixed_bytes) {
+      return bad("sizes", fmt::format("size {} with {}", format_size(s), op.name),
+                 fmt::format("{} moves {} bytes: give -s {}", op.name, op.fixed_bytes, op.fixed_bytes));
     }
   }
   if (spec.duration_s < 0 || spec.duration_s > kMaxDurationS) {
-    return bad(fmt::format("duration {} s", spec.duration_s), fmt::format("must be 0 < duration <= {} s", kMaxDurationS));
+    return bad("duration_s", fmt::format("duration {} s", spec.duration_s),
+               fmt::format("must be 0 < duration <= {} s", kMaxDurationS));
   }
   if (!spec.duration_mode() && (spec.iters == 0 || spec.iters > kMaxIters)) {
-    return bad(fmt::format("iters {}", spec.iters), fmt::format("must be 1 .. {}", kMaxIters));
+    return bad("iters", fmt::format("iters {}", spec.iters), fmt::format("must be 1 .. {}", kMaxIters));
   }
   if (spec.warmup_iters > kMaxIters) {
-    return bad(fmt::format("warmup iters {}", spec.warmup_iters), fmt::format("must be 0 .. {}", kMaxIters));
+    return bad("warmup_iters", fmt::format("warmup iters {}", spec.warmup_iters), fmt::format("must be 0 .. {}", kMaxIters));
   }
   if (spec.qps == 0 || spec.qps > kMaxQps) {
-    return bad(fmt::format("qps {}", spec.qps), fmt::format("must be 1 .. {}", kMaxQps));
+    return bad("qps", fmt::format("qps {}", spec.qps), fmt::format("must be 1 .. {}", kMaxQps));
   }
   if (spec.tx_depth == 0 || spec.tx_depth > kMaxTxDepth) {
-    return bad(fmt::format("tx-depth {}", spec.tx_depth), fmt::format("must be 1 .. {}", kMaxTxDepth));
+    return bad("tx_depth", fmt::format("tx-depth {}", spec.tx_depth), fmt::format("must be 1 .. {}", kMaxTxDepth));
   }
-  if (spec.kind == TestKind::kLatency && spec.qps != 1) {
-    return bad(fmt::format("qps {} with a latency test", spec.qps), "latency is measured on one QP; use bw for --qps");
+  if (lat && spec.qps != 1) {
+    return bad("qps", fmt::format("qps {} with a latency test", spec.qps), "latency is measured on one QP; use bw for --qps");
   }
-  if (spec.kind == TestKind::kLatency && spec.bidir) {
-    return bad("bidir with a latency test", "a ping-pong is already both ways; use bw for --bidir");
-  }
-  for (const MemorySpec* m : {&spec.mem, &spec.peer_mem}) {
+  if (lat && spec.bidir) return bad("bidir", "bidir with a latency test", "a ping-pong is already both ways; use bw for --bidir");
+  for (auto [m, field] : {std::pair{&spec.mem, "mem"}, std::pair{&spec.peer_mem, "peer_mem"}}) {
     if (auto ok = parse_memory_spec(to_string(*m)); !ok || *ok != *m) {
-      return bad(fmt::format("memory \"{}\"", to_string(*m)), "write KIND or KIND:ARG, e.g. host, cuda, cuda:1");
+      return bad(field, fmt::format("memory \"{}\"", to_string(*m)), "write KIND or KIND:ARG, e.g. host, cuda, cuda:1");
     }
   }
-  if (spec.kind == TestKind::kLatency && spec.op == Op::kWrite && !(spec.mem.is_host() && spec.peer_mem.is_host())) {
-    return bad(fmt::format("write latency with {} memory", spec.mem.is_host() ? spec.peer_mem.kind : spec.mem.kind),
+  if (lat && op.latency == LatencyStyle::kPollMemory && !(spec.mem.is_host() && spec.peer_mem.is_host())) {
+    return bad(spec.mem.is_host() ? "peer_mem" : "mem",
+               fmt::format("{} latency with {} memory", op.name, spec.mem.is_host() ? spec.peer_mem.kind : spec.mem.kind),
                "a write ping-pong polls the buffer with the CPU, which cannot read GPU memory; use --op write_imm "
                "(completion on the receiver's CQ) or send");
   }
-  if (spec.kind == TestKind::kLatency && spec.verify) {
-    return bad("verify with a latency test", "data is checked in bandwidth tests; use bw --verify");
+  if (lat && spec.verify) return bad("verify", "verify with a latency test", "data is checked in bandwidth tests; use bw --verify");
+  if (spec.verify && !op.carries_pattern) {
+    return bad("verify", fmt::format("verify with {}", op.name),
+               fmt::format("{} changes the remote word instead of copying a pattern: there is no data to check", op.name));
   }
   return {};
 }
@@ -137,71 +112,50 @@ nlohmann::json to_json(const RunSpec& spec) {
           {"verify", spec.verify}};
 }
 
-namespace {
-
-// Whether `v` holds a T without conversion: nlohmann would silently wrap -1 into an
-// unsigned field or truncate 2.5 into an integer one.
-template <class T>
-bool holds(const nlohmann::json& v) {
-  if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
-  else if constexpr (std::is_unsigned_v<T>) {
-    return v.is_number_integer() && (v.is_number_unsigned() || v.get<int64_t>() >= 0) &&
-           v.get<uint64_t>() <= std::numeric_limits<T>::max();
-  }
-  else if constexpr (std::is_floating_point_v<T>) return v.is_number();
-  else if constexpr (std::is_same_v<T, std::string>) return v.is_string();
-  else return v.is_array() && std::ranges::all_of(v, [](const nlohmann::json& e) { return holds<typename T::value_type>(e); });
-}
-
-// Reads field `key` of `j` into `out` when present; the error names the field.
-template <class T>
-Result<void> read_field(const nlohmann::json& j, const char* key, T& out) {
-  auto it = j.find(key);
-  if (it == j.end()) return {};
-  if (!holds<T>(*it)) return fail(Errc::kInvalidArgument, fmt::format("spec.{}: {} has the wrong type", key, it->dump()));
-  out = it->get<T>();
-  return {};
-}
-
-}  // namespace
-
-Result<RunSpec> spec_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return fail(Errc::kInvalidArgument, "spec must be a JSON object");
-  static constexpr std::string_view kKnown[] = {"test",     "op",       "sizes", "iters",    "duration_s",
-                                                "warmup_iters", "qps", "tx_depth", "bidir", "mem",
-                                                "peer_mem", "gpu_reg", "verify"};
-  for (const auto& [key, _] : j.items()) {
-    if (std::ranges::find(kKnown, key) == std::end(kKnown)) {
-      return fail(Errc::kInvalidArgument, fmt::format("spec.{}: unknown field", key));
-    }
-  }
+Result<RunSpec> spec_from_json(const nlohmann::json& j, std::string_view path) {
+  JsonErrors errors;
+  JsonReader r(j, std::string(path), errors);
+  r.only({"test", "op", "sizes", "iters", "duration_s", "warmup_iters", "qps", "tx_depth", "bidir", "mem", "peer_mem",
+          "gpu_reg", "verify"},
+         "is not a spec field");
   RunSpec spec;
   std::string test{to_string(spec.kind)}, op{to_string(spec.op)};
   std::string mem{to_string(spec.mem)}, peer_mem{to_string(spec.peer_mem)}, gpu_reg{to_string(spec.gpu_reg)};
-  for (Result<void> r : {read_field(j, "test", test), read_field(j, "op", op), read_field(j, "sizes", spec.sizes_bytes),
-                         read_field(j, "iters", spec.iters), read_field(j, "duration_s", spec.duration_s),
-                         read_field(j, "warmup_iters", spec.warmup_iters), read_field(j, "qps", spec.qps),
-                         read_field(j, "tx_depth", spec.tx_depth), read_field(j, "bidir", spec.bidir),
-                         read_field(j, "mem", mem), read_field(j, "peer_mem", peer_mem),
-                         read_field(j, "gpu_reg", gpu_reg), read_field(j, "verify", spec.verify)}) {
-    if (!r) return std::unexpected(r.error());
-  }
+  r.get("test", test);
+  r.get("op", op);
+  r.get("sizes", spec.sizes_bytes);
+  r.get("iters", spec.iters);
+  r.get("duration_s", spec.duration_s);
+  r.get("warmup_iters", spec.warmup_iters);
+  r.get("qps", spec.qps);
+  r.get("tx_depth", spec.tx_depth);
+  r.get("bidir", spec.bidir);
+  r.get("mem", mem);
+  r.get("peer_mem", peer_mem);
+  r.get("gpu_reg", gpu_reg);
+  r.get("verify", spec.verify);
+  if (errors.failed()) return errors.unexpected();
+  // A value that parses wrong, or a spec that does not validate, names its field too.
+  auto at = [&](std::string_view field, Error e) {
+    e.field = r.at(field);
+    return std::unexpected(std::move(e));
+  };
   auto kind = parse_test_kind(test);
-  if (!kind) return std::unexpected(kind.error());
+  if (!kind) return at("test", kind.error());
   auto parsed_op = parse_op(op);
-  if (!parsed_op) return std::unexpected(parsed_op.error());
+  if (!parsed_op) return at("op", parsed_op.error());
   auto parsed_mem = parse_memory_spec(mem);
-  if (!parsed_mem) return std::unexpected(parsed_mem.error());
+  if (!parsed_mem) return at("mem", parsed_mem.error());
   auto parsed_peer_mem = parse_memory_spec(peer_mem);
-  if (!parsed_peer_mem) return std::unexpected(parsed_peer_mem.error());
+  if (!parsed_peer_mem) return at("peer_mem", parsed_peer_mem.error());
   auto parsed_reg = parse_gpu_reg(gpu_reg);
-  if (!parsed_reg) return std::unexpected(parsed_reg.error());
+  if (!parsed_reg) return at("gpu_reg", parsed_reg.error());
   spec.kind = *kind;
   spec.op = *parsed_op;
   spec.mem = *parsed_mem;
   spec.peer_mem = *parsed_peer_mem;
   spec.gpu_reg = *parsed_reg;
-  if (auto ok = validate(spec); !ok) return std::unexpected(ok.error());
+  if (auto ok = validate(spec); !ok) return at(ok.error().field, ok.error());
   return spec;
 }
 

@@ -14,20 +14,9 @@
 
 #include "common/error.hpp"
 #include "verbs/memory.hpp"
+#include "verbs/ops.hpp"
 
 namespace railcheck::verbs {
-
-enum class TestKind : uint8_t { kLatency, kBandwidth };
-// kWriteImm: RDMA write with immediate; the receiver learns of it from a completion on its
-// CQ, so a ping-pong needs no CPU polling of the buffer (the only write latency GPU memory allows).
-enum class Op : uint8_t { kWrite, kRead, kSend, kWriteImm };
-
-std::string_view to_string(TestKind kind) noexcept;  // "lat", "bw"
-std::string_view to_string(Op op) noexcept;          // "write", "read", "send", "write_imm"
-// Whether the op consumes receive requests on the receiving side (send, write_imm).
-constexpr bool uses_receives(Op op) noexcept { return op == Op::kSend || op == Op::kWriteImm; }
-Result<TestKind> parse_test_kind(std::string_view text);
-Result<Op> parse_op(std::string_view text);
 
 // Bounds shared by every front end (CLI, agent API).
 inline constexpr uint64_t kMaxMessageBytes = 1ull << 30;  // 1 GiB
@@ -53,37 +42,36 @@ struct RunSpec {
   bool verify = false;       // bandwidth: check the data in GPU memory too (host memory always is)
 
   [[nodiscard]] bool duration_mode() const noexcept { return duration_s > 0; }
+  [[nodiscard]] TestId test() const noexcept { return TestId{.kind = kind, .op = op}; }
   [[nodiscard]] uint64_t max_size_bytes() const noexcept;
   // The memory of the client (initiator) or of the server.
   [[nodiscard]] const MemorySpec& memory_of(bool initiator) const noexcept { return initiator ? mem : peer_mem; }
   // Whether bandwidth sizes fill, zero and check the data: always when both sides use host
   // memory, else only with `verify`. Both sides decide the same from the same spec.
   [[nodiscard]] bool checks_data() const noexcept {
-    return kind == TestKind::kBandwidth && (verify || (mem.is_host() && peer_mem.is_host()));
+    return kind == TestKind::kBandwidth && op_info(op).carries_pattern && (verify || (mem.is_host() && peer_mem.is_host()));
   }
 };
 
 // The sizes perftest's -a covers: 2 B .. 8 MiB, powers of two.
 std::vector<uint64_t> sweep_sizes();
 
-// "write_lat", "read_bw", "write_imm_lat": the perftest-style name of a test, and back (errors
-// name the accepted names).
-std::string test_name(TestKind kind, Op op);
-Result<std::pair<TestKind, Op>> parse_test_name(std::string_view name);
-
 // What a front end (lat/bw, the coordinator) runs when not told otherwise: latency 2 B, 1000
-// iterations after 100 warm-up; bandwidth 64 KiB, 5000 messages per QP after 16.
+// iterations after 100 warm-up; bandwidth 64 KiB, 5000 messages per QP after 16; an op of one
+// size (atomics: 8 B) at that size.
 RunSpec default_spec(TestKind kind, Op op);
 
 // Parses each of a list of sizes (parse_size); the first bad one is the error.
 Result<std::vector<uint64_t>> parse_sizes(const std::vector<std::string>& texts);
 
-// Checks every bound and combination; the error names the field, the value and the range.
+// Checks every bound and combination; the error names the value and the range, and its
+// Error::field is the spec's JSON field ("qps", "sizes").
 Result<void> validate(const RunSpec& spec);
 
 nlohmann::json to_json(const RunSpec& spec);
 // Reads and validates a spec; unknown fields are errors, missing fields keep their defaults.
-Result<RunSpec> spec_from_json(const nlohmann::json& j);
+// Error::field is the field's path under `path` ("spec.qps").
+Result<RunSpec> spec_from_json(const nlohmann::json& j, std::string_view path = "spec");
 
 // Parses "2", "64K", "4KiB", "1M", "8MiB" into bytes.
 Result<uint64_t> parse_size(std::string_view text);

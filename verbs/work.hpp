@@ -20,12 +20,6 @@
 
 namespace railcheck::verbs {
 
-template <Op kOp>
-constexpr ibv_wr_opcode kWrOpcode = kOp == Op::kWrite      ? IBV_WR_RDMA_WRITE
-                                    : kOp == Op::kRead     ? IBV_WR_RDMA_READ
-                                    : kOp == Op::kWriteImm ? IBV_WR_RDMA_WRITE_WITH_IMM
-                                                           : IBV_WR_SEND;
-
 inline constexpr unsigned kSignaled = IBV_SEND_SIGNALED;
 inline constexpr unsigned kInline = IBV_SEND_INLINE;
 
@@ -59,25 +53,33 @@ void fill_pattern(uint8_t* data, uint64_t bytes, size_t qp) noexcept;
 // The offset of the first byte that differs from the pattern; nullopt when all match.
 std::optional<uint64_t> find_pattern_mismatch(const uint8_t* data, uint64_t bytes, size_t qp) noexcept;
 
-// Builds QP `qp`'s requests for messages of `bytes`: sends from the tx region to the peer's
-// rx region (write, write_imm, send) or reads the peer's tx region into the rx region (read).
+// Builds QP `qp`'s requests for messages of `bytes`, in the op's shape (verbs/ops.hpp): an
+// RDMA op goes from the tx region to the peer's rx region (write, write_imm), or from the
+// peer's tx region into the rx region (read); a send goes from the tx region into whatever
+// receive the peer posted; an atomic works on the first 8-byte word of the peer's rx region
+// and returns the old value into the rx region. A receive covers the whole rx region, so
+// receives posted for one size serve the next.
 template <Op kOp>
 QpWork make_work(const Endpoint& ep, size_t qp, uint64_t bytes) {
+  constexpr OpInfo kInfo = op_info(kOp);
   QpWork w;
-  const bool read = kOp == Op::kRead;
-  w.send_sge = {.addr = reinterpret_cast<uint64_t>(read ? ep.rx(qp) : ep.tx(qp)),
+  w.send_sge = {.addr = reinterpret_cast<uint64_t>(kInfo.data_from_initiator ? ep.tx(qp) : ep.rx(qp)),
                 .length = static_cast<uint32_t>(bytes),
                 .lkey = ep.lkey()};
-  w.send_wr.wr_id = qp;
+  w.send_wr.wr_id = 0;
   w.send_wr.sg_list = &w.send_sge;
   w.send_wr.num_sge = 1;
-  w.send_wr.opcode = kWrOpcode<kOp>;
-  if (kOp != Op::kSend) {
-    w.send_wr.wr.rdma.remote_addr = read ? ep.remote_tx(qp) : ep.remote_rx(qp);
+  w.send_wr.opcode = kInfo.opcode;
+  if constexpr (kInfo.shape == WrShape::kRdma) {
+    w.send_wr.wr.rdma.remote_addr = kInfo.data_from_initiator ? ep.remote_rx(qp) : ep.remote_tx(qp);
     w.send_wr.wr.rdma.rkey = ep.remote_rkey();
+  } else if constexpr (kInfo.shape == WrShape::kAtomic) {
+    w.send_wr.wr.atomic.remote_addr = ep.remote_rx(qp);
+    w.send_wr.wr.atomic.rkey = ep.remote_rkey();
+    w.send_wr.wr.atomic.compare_add = kOp == Op::kFetchAdd ? 1 : 0;  // cmp_swap: 0 -> 0, always equal
+    w.send_wr.wr.atomic.swap = 0;
   }
-  if (kOp == Op::kWriteImm) w.send_wr.imm_data = htonl(static_cast<uint32_t>(qp));
-  // A receive covers the whole region, so receives posted for one size serve the next.
+  if constexpr (kOp == Op::kWriteImm) w.send_wr.imm_data = htonl(static_cast<uint32_t>(qp));
   w.recv_sge = {.addr = reinterpret_cast<uint64_t>(ep.rx(qp)),
                 .length = static_cast<uint32_t>(ep.region_bytes()),
                 .lkey = ep.lkey()};
@@ -87,10 +89,10 @@ QpWork make_work(const Endpoint& ep, size_t qp, uint64_t bytes) {
   return w;
 }
 
-// Send flags for a message of `bytes`: inline when it fits (never for reads).
+// Send flags for a message of `bytes`: inline when the op allows it and it fits.
 template <Op kOp>
 unsigned base_send_flags(const Endpoint& ep, uint64_t bytes) {
-  return (kOp != Op::kRead && bytes <= ep.max_inline_bytes()) ? kInline : 0u;
+  return (op_info(kOp).inline_ok && bytes <= ep.max_inline_bytes()) ? kInline : 0u;
 }
 
 // A failed completion as an Error: the status, the opcode, and what usually causes it.

@@ -25,8 +25,13 @@ TEST(Api, ParsesAServerRequest) {
 }
 
 TEST(Api, ParsesAClientRequestAndRoundTrips) {
-  TestRequest req{.role = Role::kClient, .interface = "net3", .spec = {}, .peer = "10.0.0.7", .port = 40000,
-                  .timeout_s = 3, .accept_timeout_s = 30};
+  TestRequest req{.role = Role::kClient, .interface = "net3", .spec = {}, .name = "gpu-a3", .peer = "10.0.0.7",
+                  .port = 40000, .peer_end = std::nullopt, .timeout_s = 3, .accept_timeout_s = 30};
+  req.peer_end = reports::PairEnd{};
+  req.peer_end->node = "gpu-a7";
+  req.peer_end->interface = "net3";
+  req.peer_end->mem = "cuda";
+  req.peer_end->gpu = 2;
   req.spec.kind = verbs::TestKind::kBandwidth;
   req.spec.qps = 4;
   auto back = parse_test_request(to_json(req).dump());
@@ -35,6 +40,9 @@ TEST(Api, ParsesAClientRequestAndRoundTrips) {
   EXPECT_EQ(back->peer, "10.0.0.7");
   EXPECT_EQ(back->port, 40000);
   EXPECT_EQ(back->spec.qps, 4u);
+  EXPECT_EQ(back->name, "gpu-a3");
+  ASSERT_TRUE(back->peer_end.has_value());
+  EXPECT_EQ(*back->peer_end, *req.peer_end);  // the server's end travels whole, GPU facts included
   EXPECT_DOUBLE_EQ(back->timeout_s, 3);
 }
 

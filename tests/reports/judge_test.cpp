@@ -8,6 +8,7 @@
 namespace railcheck::reports {
 namespace {
 
+using testing::any_failed;
 using testing::bw_record;
 using testing::lat_record;
 
@@ -96,7 +97,7 @@ TEST(Judge, P99GateWhenTheProfileSetsOne) {
   Record rec = lat_record("a", "b", "write_lat", 2.0);  // p99 = 3.0
   EXPECT_EQ(judged({rec}).records[0].verdict, Verdict::kPass);
   Profile p;
-  p.lat_p99_max_us.write = 2.9;
+  p.lat_p99_max_us.set("write", 2.9);
   auto r = judged({rec}, p);
   EXPECT_EQ(r.records[0].verdict, Verdict::kFail);
   EXPECT_EQ(r.records[0].cause, "p99 3.00 us > 2.9 us");
@@ -253,7 +254,7 @@ TEST(Judge, FixtureVerdictsAndCauses) {
   auto find = [&](std::string_view rail, std::string_view src, std::string_view dst, std::string_view test,
                   uint64_t size) -> const Record& {
     for (const Record& rec : r.records) {
-      if (rec.rail == rail && rec.src.node == src && rec.dst.node == dst && rec.test == test &&
+      if (rec.rail == rail && rec.src.node == src && rec.dst.node == dst && rec.test.name() == test &&
           rec.size_bytes == size && rec.src.mem == "host") {
         return rec;
       }

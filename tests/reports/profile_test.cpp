@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -52,9 +53,12 @@ TEST(Profile, DefaultIsTheCertificationGates) {
   expected.description = p->description;
   EXPECT_EQ(*p, expected);
   EXPECT_DOUBLE_EQ(p->bw_rate_fraction, 0.90);
-  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.write, 2.5);
-  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.send, 2.5);
-  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.read, 4.5);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.of("write"), 2.5);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.of("send"), 2.5);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.of("read"), 4.5);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.of("atomic"), 4.5);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.for_op(verbs::Op::kWriteImm), 2.5);  // write_imm goes by "write"
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.for_op(verbs::Op::kCmpSwap), 4.5);
   EXPECT_EQ(p->roce_min_mtu, 4096u);
 }
 
@@ -63,7 +67,7 @@ TEST(Profile, LabHasNoRateGateAndGenerousLatency) {
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->bw_rate_fraction, 0);
   EXPECT_GT(p->bw_min_gbps, 0);
-  EXPECT_GE(p->lat_p50_max_us.read, 1000);
+  EXPECT_GE(p->lat_p50_max_us.of("read"), 1000);
   EXPECT_EQ(p->roce_min_mtu, 0u);
 }
 
@@ -71,8 +75,8 @@ TEST(Profile, MissingFieldsKeepTheDefaults) {
   auto p = profile_from_json(json{{"latency", {{"p50_max_us", {{"read", 9.0}}}}}}, "mine");
   ASSERT_TRUE(p.has_value()) << p.error().message();
   EXPECT_EQ(p->name, "mine");
-  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.read, 9.0);
-  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.write, 2.5);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.of("read"), 9.0);
+  EXPECT_DOUBLE_EQ(p->lat_p50_max_us.of("write"), 2.5);
   EXPECT_DOUBLE_EQ(p->bw_rate_fraction, 0.90);
 }
 
@@ -87,7 +91,7 @@ TEST(Profile, BadProfilesNameTheField) {
       {{{"bandwidth", {{"rate_fraction", "0.9"}}}}, "bandwidth.rate_fraction must be a number"},
       {{{"bandwidth", {{"rate_fraction", 1.5}}}}, "bandwidth.rate_fraction is 1.5, must be in [0, 1]"},
       {{{"latency", {{"p50_max_us", {{"write", true}}}}}}, "latency.p50_max_us.write must be a number"},
-      {{{"latency", {{"p99_max_us", {{"atomic", 1}}}}}}, "latency.p99_max_us.atomic is not a profile field"},
+      {{{"latency", {{"p99_max_us", {{"atomics", 1}}}}}}, "latency.p99_max_us.atomics is not a profile field"},
       {{{"latency", 3}}, "latency must be an object"},
       {{{"outliers", {{"pct", 100}}}}, "outliers.pct is 100, must be in [0, 100)"},
       {{{"outliers", {{"min_pairs", 1}}}}, "outliers.min_pairs is 1, must be at least 2"},
@@ -169,7 +173,15 @@ TEST(Profile, SchemaAndReaderAgree) {
   const json schema = json::parse(read_text(kProfiles + "/profile.schema.json"));
   std::vector<std::pair<std::string, json>> leaves;
   schema_leaves(schema, schema, "", leaves);
-  ASSERT_EQ(leaves.size(), 11u);  // rate_fraction, min_gbps, 2 x 3 verbs, pct, min_pairs, roce_min_mtu
+  // The per-verb keys are the op table's profile keys, no more, no less.
+  std::vector<std::string> schema_keys, table_keys;
+  for (const auto& [key, leaf] : schema.at("$defs").at("per_verb").at("properties").items()) schema_keys.push_back(key);
+  for (std::string_view k : verbs::profile_keys()) table_keys.emplace_back(k);
+  std::ranges::sort(schema_keys);
+  std::ranges::sort(table_keys);
+  EXPECT_EQ(schema_keys, table_keys);
+  // rate_fraction, min_gbps, 2 x the profile keys, pct, min_pairs, roce_min_mtu
+  ASSERT_EQ(leaves.size(), 5 + 2 * table_keys.size());
   json from_defaults = json::object();
   for (const auto& [path, value] : leaves) {
     ASSERT_FALSE(value.is_null()) << path << " has no default in the schema";

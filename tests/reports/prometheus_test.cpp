@@ -125,7 +125,7 @@ Exposition parse(const std::string& text) {
 
 TEST(Prometheus, FixtureIsValidExposition) {
   const Results r = testing::judged_cluster();
-  const Exposition e = parse(render_prometheus(r));
+  const Exposition e = parse(render(r, "prometheus"));
   EXPECT_TRUE(e.errors.empty()) << fmt::format("{}", fmt::join(e.errors, "\n"));
   for (const auto& [name, type] : e.type) {
     EXPECT_TRUE(name.starts_with("railcheck_")) << name;  // apart from the agent's own families
@@ -137,7 +137,7 @@ TEST(Prometheus, FixtureIsValidExposition) {
 
 TEST(Prometheus, FiguresAndVerdictsPerPair) {
   const Results r = testing::judged_cluster();
-  const Exposition e = parse(render_prometheus(r));
+  const Exposition e = parse(render(r, "prometheus"));
   auto find = [&](const std::string& name, std::map<std::string, std::string> labels) -> const Sample* {
     for (const Sample& s : e.samples) {
       if (s.name == name && s.labels == labels) return &s;
@@ -146,7 +146,7 @@ TEST(Prometheus, FiguresAndVerdictsPerPair) {
   };
   // Bandwidth: the 1 MiB figure (the largest size) of each pair.
   for (const Record& rec : r.records) {
-    if (rec.test != "write_bw" || rec.size_bytes != (1 << 20) || !rec.bandwidth) continue;
+    if (rec.test.name() != "write_bw" || rec.size_bytes != (1 << 20) || !rec.bandwidth) continue;
     const Sample* s = find("railcheck_bandwidth_gbps",
                            {{"rail", rec.rail}, {"src", rec.src.node}, {"dst", rec.dst.node}, {"test", "write_bw"}});
     ASSERT_NE(s, nullptr) << rec.rail << " " << pair_name(rec);
@@ -154,7 +154,7 @@ TEST(Prometheus, FiguresAndVerdictsPerPair) {
   }
   // Latency: quantiles of the 2-byte test in seconds, with _sum and _count.
   const Record& lat = r.records.front();
-  ASSERT_EQ(lat.test, "write_lat");
+  ASSERT_EQ(lat.test.name(), "write_lat");
   std::map<std::string, std::string> labels{
       {"rail", lat.rail}, {"src", lat.src.node}, {"dst", lat.dst.node}, {"test", "write_lat"}};
   auto q = labels;
@@ -186,7 +186,7 @@ TEST(Prometheus, FiguresAndVerdictsPerPair) {
 TEST(Prometheus, LabelValuesAreEscaped) {
   Results r = testing::judged_cluster();
   for (Record& rec : r.records) rec.src.node = "node \"7\"\\a\nb";
-  const Exposition e = parse(render_prometheus(r));
+  const Exposition e = parse(render(r, "prometheus"));
   EXPECT_TRUE(e.errors.empty()) << fmt::format("{}", fmt::join(e.errors, "\n"));
   bool seen = false;
   for (const Sample& s : e.samples) seen = seen || (s.labels.contains("src") && s.labels.at("src") == "node \"7\"\\a\nb");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <tuple>
 
@@ -22,8 +23,8 @@ using testing::lat_record;
 
 TEST(RecordTable, InternsEachEndOnceAndKeepsTheFacts) {
   RecordTable t;
-  const size_t a = t.add(bw_record("n1", "n2", 380));
-  const size_t b = t.add(bw_record("n1", "n3", 370));
+  const size_t a = *t.add(bw_record("n1", "n2", 380));
+  const size_t b = *t.add(bw_record("n1", "n3", 370));
   EXPECT_EQ(t.src(t.row(a)), t.src(t.row(b)));  // n1 net1, the same facts
   EXPECT_NE(t.dst(t.row(a)), t.dst(t.row(b)));
   EXPECT_EQ(t.end_count(), 3u);
@@ -33,13 +34,13 @@ TEST(RecordTable, InternsEachEndOnceAndKeepsTheFacts) {
 
   Record other_mem = bw_record("n1", "n2", 300);
   other_mem.src.mem = "cuda";  // another end (the memory differs), the same node and port
-  const size_t c = t.add(other_mem);
+  const size_t c = *t.add(other_mem);
   EXPECT_NE(t.src(t.row(c)), t.src(t.row(a)));
   EXPECT_EQ(t.node_of(t.src(t.row(c))), t.node_of(t.src(t.row(a))));
   EXPECT_EQ(t.port_of(t.src(t.row(c))), t.port_of(t.src(t.row(a))));
   EXPECT_EQ(t.end_count(), 4u);
   EXPECT_EQ(t.name(t.label(t.row(c))), "write_bw_cuda-host");
-  EXPECT_EQ(t.test(t.row(c)), "write_bw");
+  EXPECT_EQ(t.test(t.row(c)).name(), "write_bw");
 }
 
 TEST(RecordTable, KeepsTheHeadlineFiguresErrorsAndVerdicts) {
@@ -50,8 +51,8 @@ TEST(RecordTable, KeepsTheHeadlineFiguresErrorsAndVerdicts) {
   Record failed = bw_record("a", "c", 0, 65536, "rail-2");
   failed.bandwidth.reset();
   failed.error = "agent c unreachable since round 2";
-  const size_t i = t.add(lat);
-  const size_t j = t.add(failed);
+  const size_t i = *t.add(lat);
+  const size_t j = *t.add(failed);
 
   EXPECT_TRUE(t.latency(t.row(i)));
   EXPECT_TRUE(t.row(i).figures());
@@ -92,7 +93,7 @@ TEST(RecordTable, JudgingTheTableIsJudgingTheResults) {
   // The judged fixture (every verdict kind and cause) from a table, row by row.
   const Results expected = testing::judged_cluster();
   Results raw = testing::cluster();
-  RecordTable t = RecordTable::of(raw.records);
+  RecordTable t = testing::table_of(raw.records);
   judge(t, *load_profile("default"));
   ASSERT_EQ(t.size(), expected.records.size());
   size_t not_pass = 0;
@@ -112,7 +113,7 @@ TEST(RecordTable, SummarizesPairsNodesAndTestsPerRail) {
   res.records = {bw_record("a", "b", 380), bw_record("b", "a", 370), bw_record("a", "c", 100),
                  lat_record("a", "b", "write_lat", 2.0), lat_record("a", "c", "write_lat", 3.0)};
   res.records[2].verdict = Verdict::kFail;
-  RecordTable t = RecordTable::of(res.records);
+  RecordTable t = testing::table_of(res.records);
   const auto rails = summarize_rails(t, res.rails, res.meta.tests);
   ASSERT_EQ(rails.size(), 1u);
   const RailSummary& s = rails[0];
@@ -149,7 +150,7 @@ TEST(RecordTable, SummarizesATestThatRanAtSeveralSizesOrQpCounts) {
     records.push_back(bw_record(src, dst, gbps, 1 << 20, "r2"));
     records.back().qps = qps;
   }
-  const RecordTable t = RecordTable::of(records);
+  const RecordTable t = testing::table_of(records);
   const std::vector<std::string> tests{"write_lat", "write_bw"};
   const auto rails = summarize_rails(t, {}, tests);
   ASSERT_EQ(rails.size(), 2u);
@@ -225,7 +226,9 @@ TEST(RecordTable, TheTerminalReportListsAFewFailuresPerRailNotEveryOne) {
   for (int i = 0; i < 30; ++i) t.add(bw_record(fmt::format("n{:02}", i), "hub", 100));
   t.add(bw_record("a", "b", 100, 1 << 20, "r2"));
   judge(t, *load_profile("default"));
-  const std::string text = render_terminal(head, t);
+  std::ostringstream out;
+  ASSERT_TRUE(testing::format("terminal")->write(RunView(head, t), out).has_value());
+  const std::string text = out.str();
   EXPECT_NE(text.find("failures (21 listed, 10 more records)"), std::string::npos) << text;
   EXPECT_NE(text.find("n19 -> hub"), std::string::npos);
   EXPECT_EQ(text.find("n20 -> hub"), std::string::npos);
@@ -236,17 +239,19 @@ TEST(RecordTable, TheTerminalReportListsAFewFailuresPerRailNotEveryOne) {
 TEST(RecordTable, MoreEndsOnARailThanItCanNumberIsAClearError) {
   RecordTable t;
   Record r = bw_record("n0", "hub", 380);
-  const uint32_t hub = t.intern_end(r.dst);
-  try {
-    for (uint32_t n = 0; n <= 65'535; ++n) {
-      r.src.node = fmt::format("n{}", n);
-      t.add(r, t.intern_end(r.src), hub);
-    }
-    FAIL() << "65,537 ends on one rail were accepted";
-  } catch (const std::length_error& e) {
-    EXPECT_NE(std::string(e.what()).find("rail r has more than 65535 ends"), std::string::npos) << e.what();
+  const uint32_t hub = *t.intern_end(r.dst);
+  Result<size_t> added;
+  uint32_t n = 0;
+  for (; n <= 65'535 && added; ++n) {
+    r.src.node = fmt::format("n{}", n);
+    auto src = t.intern_end(r.src);
+    ASSERT_TRUE(src.has_value());
+    added = t.add(r, *src, hub);
   }
-  EXPECT_EQ(t.size(), 65'534u);  // the hub and 65,534 others fit
+  ASSERT_FALSE(added.has_value()) << "65,537 ends on one rail were accepted";
+  EXPECT_NE(added.error().what.find("rail r has more than 65535 ends"), std::string::npos) << added.error().what;
+  EXPECT_EQ(added.error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(t.size(), 65'534u);  // the hub and 65,534 others fit; the one that did not left nothing
 }
 
 // A run too large to hold: the records stream to a JSON Lines file and into a table; the
@@ -255,17 +260,24 @@ class LargeRun : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) / "railcheck-large-run";
+    std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     raw_ = testing::cluster();
     std::ofstream spill(dir_ / "records.jsonl");
     for (const Record& r : raw_.records) {
       spill << to_json(r).dump() << "\n";
-      table_.add(r);
+      ASSERT_TRUE(table_.add(r).has_value());
     }
     judge(table_, *load_profile("default"));
     head_ = raw_;
     head_.records.clear();
     head_.meta.profile = "default";
+  }
+  // finish_run over the streamed run, without judging again, into dir_/out.
+  Result<FinishedRun> finish(const std::string& jsonl, std::vector<Format> formats) {
+    return finish_run(head_, table_, (dir_ / jsonl).string(),
+                      FinishOptions{.profile = nullptr, .formats = std::move(formats), .dir = (dir_ / "out").string(),
+                                    .terminal = nullptr});
   }
   std::filesystem::path dir_;
   Results raw_, head_;
@@ -273,43 +285,60 @@ class LargeRun : public ::testing::Test {
 };
 
 TEST_F(LargeRun, StreamedResultsAreTheResultsDocument) {
-  const auto path = (dir_ / "results.json").string();
-  auto ok = write_results_streamed(head_, table_, (dir_ / "records.jsonl").string(), path);
-  ASSERT_TRUE(ok.has_value()) << ok.error().message();
-  EXPECT_EQ(testing::read_text(path), render_json(testing::judged_cluster()));
+  auto done = finish("records.jsonl", {testing::format("json")});
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  EXPECT_EQ(testing::read_text((dir_ / "out/results.json").string()), render(testing::judged_cluster(), "json"));
 }
 
-TEST_F(LargeRun, TerminalReportFromTheTable) {
-  EXPECT_EQ(render_terminal(head_, table_), render_terminal(testing::judged_cluster()));
+TEST_F(LargeRun, TerminalReportAndCsvFromTheTableAndTheFile) {
+  const RunView view(head_, table_, (dir_ / "records.jsonl").string());
+  EXPECT_FALSE(view.records_in_memory());
+  for (const char* name : {"terminal", "csv"}) {
+    std::ostringstream text;
+    ASSERT_TRUE(testing::format(name)->write(view, text).has_value()) << name;
+    EXPECT_EQ(text.str(), render(testing::judged_cluster(), name)) << name;
+  }
+  EXPECT_TRUE(view.outcome().failed());  // the fixture has failures, and the same outcome as in memory
+  EXPECT_EQ(view.outcome().headline(), RunView(testing::judged_cluster(), testing::table_of(testing::judged_cluster().records))
+                                           .outcome()
+                                           .headline());
 }
 
-TEST_F(LargeRun, WritesTheTerminalReportAndTheResultsOnly) {
-  const auto out = dir_ / "reports";
-  auto written = write_reports(head_, table_, (dir_ / "records.jsonl").string(), out.string());
-  ASSERT_TRUE(written.has_value()) << written.error().message();
-  EXPECT_EQ(*written, (std::vector<std::string>{(out / "report.txt").string(), (out / "results.json").string()}));
-  EXPECT_EQ(testing::read_text((out / "report.txt").string()), render_terminal(testing::judged_cluster()));
-  EXPECT_EQ(testing::read_text((out / "results.json").string()), render_json(testing::judged_cluster()));
+TEST_F(LargeRun, LeavesOutTheFormatsThatNeedTheRecordsInMemory) {
+  std::vector<Format> every(all_formats().begin(), all_formats().end());
+  auto done = finish("records.jsonl", every);
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  const auto out = dir_ / "out";
+  EXPECT_EQ(done->written, (std::vector<std::string>{(out / "report.txt").string(), (out / "results.json").string(),
+                                                     (out / "records.csv").string()}));
+  std::vector<std::string> left;
+  for (Format f : done->left_out) left.emplace_back(to_string(f));
+  EXPECT_EQ(left, (std::vector<std::string>{"junit", "html", "prometheus"}));
+  EXPECT_EQ(testing::read_text((out / "report.txt").string()), render(testing::judged_cluster(), "terminal"));
   EXPECT_FALSE(std::filesystem::exists(out / "junit.xml"));
-  EXPECT_TRUE(any_failed(table_));  // the fixture has failures
+  EXPECT_TRUE(done->outcome.failed());
 }
 
 TEST_F(LargeRun, ASpillThatDisagreesWithTheTableIsAnError) {
   std::ofstream(dir_ / "short.jsonl") << to_json(raw_.records[0]).dump() << "\n";
-  auto ok = write_results_streamed(head_, table_, (dir_ / "short.jsonl").string(), (dir_ / "r.json").string());
-  ASSERT_FALSE(ok.has_value());
-  EXPECT_NE(ok.error().message().find("has 1 records"), std::string::npos) << ok.error().message();
+  auto done = finish("short.jsonl", {testing::format("json")});
+  ASSERT_FALSE(done.has_value());
+  EXPECT_NE(done.error().message().find("has 1 records"), std::string::npos) << done.error().message();
 
   std::ofstream(dir_ / "bad.jsonl") << "{not json\n";
-  ok = write_results_streamed(head_, table_, (dir_ / "bad.jsonl").string(), (dir_ / "r.json").string());
-  ASSERT_FALSE(ok.has_value());
-  EXPECT_NE(ok.error().message().find("line 1: not a JSON record"), std::string::npos) << ok.error().message();
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "r.json"));  // nothing half-written left behind
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "r.json.tmp"));
+  done = finish("bad.jsonl", {testing::format("json")});
+  ASSERT_FALSE(done.has_value());
+  EXPECT_NE(done.error().message().find("line 1: not a JSON record"), std::string::npos) << done.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out/results.json"));  // nothing half-written left behind
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out/results.json.tmp"));
 
-  ok = write_results_streamed(head_, table_, (dir_ / "missing.jsonl").string(), (dir_ / "r.json").string());
-  ASSERT_FALSE(ok.has_value());
-  EXPECT_NE(ok.error().message().find("missing.jsonl"), std::string::npos);
+  done = finish("bad.jsonl", {testing::format("csv")});  // a streaming reader says which line too
+  ASSERT_FALSE(done.has_value());
+  EXPECT_NE(done.error().message().find("bad.jsonl line 1"), std::string::npos) << done.error().message();
+
+  done = finish("missing.jsonl", {testing::format("json")});
+  ASSERT_FALSE(done.has_value());
+  EXPECT_NE(done.error().message().find("missing.jsonl"), std::string::npos);
 }
 
 TEST(Median, OddEvenAndEmpty) {

@@ -93,9 +93,28 @@ TEST_F(ReportCli, AnotherProfileRejudges) {
       if (rec["latency_us"].is_null() && rec["test"] == "write_lat") rec["latency_us"] = d["records"][0]["latency_us"];
     }
   });
+  // Every pair passes now, but the run still fails: gpu-a6's agent never answered and gpu-a5
+  // lacks rail-2. The exit code and the verdict line say the same, for the same reasons.
   r = report(shell_quote(clean) + " --profile lab");
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("verdict: PASS"), std::string::npos) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("verdict: FAIL: 1 node(s) unreachable: gpu-a6; rail missing: rail-2 on gpu-a5"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("failing pairs"), std::string::npos) << r.out;
+  // With every node reached and every rail everywhere, the same run passes under lab and exits 0.
+  const std::string whole = fixture_with([](json& d) {
+    for (json& rec : d["records"]) rec["error"] = "";
+    for (json& rec : d["records"]) {
+      if (rec["latency_us"].is_null() && rec["test"] == "write_lat") rec["latency_us"] = d["records"][0]["latency_us"];
+    }
+    for (json& n : d["nodes"]) n["reachable"] = true;
+    for (json& rail : d["rails"]) rail["missing_nodes"] = json::array();
+  });
+  r = report(shell_quote(whole) + " --profile lab --format json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const json passed = json::parse(r.out);
+  EXPECT_EQ(passed["outcome"]["verdict"], "warn");  // the lab's outliers are warnings, not failures
+  EXPECT_EQ(passed["outcome"]["reasons"], json::array());
 }
 
 TEST_F(ReportCli, ProfileFromAFile) {

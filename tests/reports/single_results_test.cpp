@@ -12,6 +12,8 @@
 namespace railcheck::reports {
 namespace {
 
+using testing::any_failed;
+
 verbs::RunRecord latency_run() {
   verbs::RunRecord run;
   run.spec.kind = verbs::TestKind::kLatency;
@@ -61,7 +63,7 @@ TEST(SingleResults, OneRecordPerSizeInMicroseconds) {
   ASSERT_EQ(r.records.size(), 2u);
   const Record& rec = r.records[1];
   EXPECT_EQ(rec.rail, "net1");
-  EXPECT_EQ(rec.test, "read_lat");
+  EXPECT_EQ(rec.test.name(), "read_lat");
   EXPECT_EQ(rec.size_bytes, 4096u);
   EXPECT_EQ(rec.src.node, "lab");
   EXPECT_EQ(rec.src.interface, "net1");
@@ -98,7 +100,7 @@ TEST(SingleResults, WithoutAnInterfaceTheRailIsTheDevice) {
   run.sizes[1].latency.reset();  // no figures on this side: recorded as an error, not dropped
   const Results r = results_from_run(run, context("lab", "", "", ""));
   EXPECT_EQ(r.records[0].rail, "rxe_p0n1");
-  EXPECT_EQ(r.records[0].test, "write_bw");
+  EXPECT_EQ(r.records[0].test.name(), "write_bw");
   EXPECT_TRUE(r.records[0].bidir);
   EXPECT_EQ(r.records[0].qps, 4u);
   EXPECT_DOUBLE_EQ(r.records[0].bandwidth->avg_gbps, 2.5);

@@ -1,5 +1,7 @@
 #include "verbs/spec.hpp"
 
+#include "verbs/endpoint.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -100,7 +102,7 @@ TEST(Spec, DataIsCheckedOnHostAlwaysOnGpuWithVerify) {
   EXPECT_EQ(s.memory_of(false).kind, "cuda");
 }
 
-TEST(Spec, WriteImmIsAnOpWithReceives) {
+TEST(Spec, WriteImmIsAnOpWithReceives) {  // (the op table's rows are pinned in Ops.TableRows)
   EXPECT_EQ(parse_op("write_imm"), Op::kWriteImm);
   EXPECT_EQ(to_string(Op::kWriteImm), "write_imm");
   EXPECT_TRUE(uses_receives(Op::kWriteImm));
@@ -150,12 +152,137 @@ TEST(Spec, MemoryFromJsonAsTheAgentSendsIt) {
 
 TEST(Spec, JsonErrorsNameTheField) {
   using nlohmann::json;
-  EXPECT_EQ(spec_from_json(json::array()).error().what, "spec must be a JSON object");
-  EXPECT_EQ(spec_from_json(json{{"qps", "four"}}).error().what, "spec.qps: \"four\" has the wrong type");
-  EXPECT_EQ(spec_from_json(json{{"colour", 1}}).error().what, "spec.colour: unknown field");
-  EXPECT_EQ(spec_from_json(json{{"op", "atomic"}}).error().message(), "op \"atomic\"; use write, read, send or write_imm");
-  EXPECT_EQ(spec_from_json(json{{"test", "bw"}, {"qps", 100}}).error().what, "qps 100");
-  EXPECT_EQ(spec_from_json(json{{"sizes", json::array({-1})}}).error().what, "spec.sizes: [-1] has the wrong type");
+  struct Case {
+    json doc;
+    std::string what;
+    std::string field;
+  };
+  const Case cases[] = {
+      {json::array(), "spec must be an object", "spec"},
+      {json{{"qps", "four"}}, "spec.qps must be a non-negative integer in range", "spec.qps"},
+      {json{{"colour", 1}}, "spec.colour is not a spec field", "spec.colour"},
+      {json{{"op", "atomic"}}, "op \"atomic\"", "spec.op"},
+      {json{{"test", "bw"}, {"qps", 100}}, "qps 100", "spec.qps"},
+      {json{{"sizes", json::array({-1})}}, "spec.sizes must be an array of numbers in range", "spec.sizes"},
+      {json{{"op", "fetch_add"}, {"sizes", {64}}}, "size 64 B with fetch_add", "spec.sizes"},
+      {json{{"test", "bw"}, {"op", "cmp_swap"}, {"sizes", {8}}, {"verify", true}}, "verify with cmp_swap", "spec.verify"},
+      {json{{"warmup_iters", 2e9}}, "spec.warmup_iters must be a non-negative integer in range", "spec.warmup_iters"},
+  };
+  for (const Case& c : cases) {
+    auto r = spec_from_json(c.doc);
+    ASSERT_FALSE(r.has_value()) << c.doc.dump();
+    EXPECT_EQ(r.error().what, c.what) << c.doc.dump();
+    EXPECT_EQ(r.error().field, c.field) << c.doc.dump();
+  }
+  EXPECT_EQ(spec_from_json(json{{"op", "atomic"}}).error().message(),
+            "op \"atomic\"; use write, read, send, write_imm, fetch_add or cmp_swap");
+}
+
+// The op table, row by row: what each verb posts and how its latency is timed, as perftest's
+// ib_*_lat and ib_atomic_lat do (read and atomics: the full round trip; write and send: half).
+TEST(Ops, TableRows) {
+  struct Row {
+    Op op;
+    std::string_view name;
+    ibv_wr_opcode opcode;
+    LatencyStyle latency;
+    uint32_t divisor;
+    bool receives, inline_ok, pattern;
+    unsigned remote_access;
+    uint32_t fixed_bytes;
+    std::string_view profile_key;
+  };
+  const Row rows[] = {
+      {Op::kWrite, "write", IBV_WR_RDMA_WRITE, LatencyStyle::kPollMemory, 2, false, true, true, IBV_ACCESS_REMOTE_WRITE, 0, "write"},
+      {Op::kRead, "read", IBV_WR_RDMA_READ, LatencyStyle::kOwnCompletion, 1, false, false, true, IBV_ACCESS_REMOTE_READ, 0, "read"},
+      {Op::kSend, "send", IBV_WR_SEND, LatencyStyle::kRecvCompletion, 2, true, true, true, 0, 0, "send"},
+      {Op::kWriteImm, "write_imm", IBV_WR_RDMA_WRITE_WITH_IMM, LatencyStyle::kRecvCompletion, 2, true, true, true,
+       IBV_ACCESS_REMOTE_WRITE, 0, "write"},
+      {Op::kFetchAdd, "fetch_add", IBV_WR_ATOMIC_FETCH_AND_ADD, LatencyStyle::kOwnCompletion, 1, false, false, false,
+       IBV_ACCESS_REMOTE_ATOMIC, 8, "atomic"},
+      {Op::kCmpSwap, "cmp_swap", IBV_WR_ATOMIC_CMP_AND_SWP, LatencyStyle::kOwnCompletion, 1, false, false, false,
+       IBV_ACCESS_REMOTE_ATOMIC, 8, "atomic"},
+  };
+  ASSERT_EQ(std::size(rows), kOps.size());
+  for (const Row& r : rows) {
+    const OpInfo& o = op_info(r.op);
+    EXPECT_EQ(o.name, r.name);
+    EXPECT_EQ(o.opcode, r.opcode) << r.name;
+    EXPECT_EQ(o.latency, r.latency) << r.name;
+    EXPECT_EQ(o.latency_divisor, r.divisor) << r.name;
+    EXPECT_EQ(o.uses_receives, r.receives) << r.name;
+    EXPECT_EQ(o.inline_ok, r.inline_ok) << r.name;
+    EXPECT_EQ(o.carries_pattern, r.pattern) << r.name;
+    EXPECT_EQ(o.remote_access, r.remote_access) << r.name;
+    EXPECT_EQ(o.fixed_bytes, r.fixed_bytes) << r.name;
+    EXPECT_EQ(o.profile_key, r.profile_key) << r.name;
+    EXPECT_EQ(parse_op(r.name), r.op);
+  }
+}
+
+TEST(Ops, NamesParsersAndDispatchComeFromTheTable) {
+  EXPECT_EQ(op_names(), (std::vector<std::string>{"write", "read", "send", "write_imm", "fetch_add", "cmp_swap"}));
+  EXPECT_EQ(profile_keys(), (std::vector<std::string_view>{"write", "read", "send", "atomic"}));
+  const auto names = test_names();
+  ASSERT_EQ(names.size(), 2 * kOps.size());
+  for (const std::string& n : names) {
+    auto id = parse_test_id(n);
+    ASSERT_TRUE(id.has_value()) << n;
+    EXPECT_EQ(id->name(), n);
+  }
+  EXPECT_EQ(parse_test_id("write_imm_lat")->op, Op::kWriteImm);  // the op's name has an underscore of its own
+  EXPECT_EQ(parse_test_id("fetch_add_bw")->kind, TestKind::kBandwidth);
+  EXPECT_FALSE(parse_test_id("write").has_value());
+  EXPECT_NE(parse_test_id("atomic_lat").error().hint.find("cmp_swap_bw"), std::string::npos);
+  for (const OpInfo& o : kOps) {  // with_op hands every row's op to the template, and only it
+    EXPECT_EQ(with_op(o.op, []<Op kOp>() { return kOp; }), o.op);
+  }
+  EXPECT_NE(ops_help().find("fetch_add"), std::string::npos);
+}
+
+TEST(Ops, AtomicsDefaultToTheirOneSizeAndCheckNoPattern) {
+  const RunSpec lat = default_spec(TestKind::kLatency, Op::kFetchAdd);
+  EXPECT_EQ(lat.sizes_bytes, std::vector<uint64_t>{8});
+  EXPECT_TRUE(validate(lat).has_value());
+  RunSpec bw = default_spec(TestKind::kBandwidth, Op::kCmpSwap);
+  EXPECT_EQ(bw.sizes_bytes, std::vector<uint64_t>{8});
+  EXPECT_FALSE(bw.checks_data());  // an atomic leaves a counter, not the sender's bytes
+  EXPECT_TRUE(default_spec(TestKind::kBandwidth, Op::kRead).checks_data());
+}
+
+// What both ends register: local write, the op's remote access and no more, relaxed ordering
+// everywhere but the buffer a write ping-pong polls (perftest's rule, perftest_resources.c).
+TEST(Ops, MrAccessIsTheOpsAndRelaxedOrderingButForPolledMemory) {
+  struct Case {
+    TestKind kind;
+    Op op;
+    unsigned want;
+  };
+  constexpr unsigned kLw = IBV_ACCESS_LOCAL_WRITE, kRo = IBV_ACCESS_RELAXED_ORDERING;
+  const Case cases[] = {
+      {TestKind::kLatency, Op::kWrite, kLw | IBV_ACCESS_REMOTE_WRITE},  // the polled buffer: no RO
+      {TestKind::kBandwidth, Op::kWrite, kLw | IBV_ACCESS_REMOTE_WRITE | kRo},
+      {TestKind::kLatency, Op::kWriteImm, kLw | IBV_ACCESS_REMOTE_WRITE | kRo},  // completion, not polling
+      {TestKind::kLatency, Op::kRead, kLw | IBV_ACCESS_REMOTE_READ | kRo},
+      {TestKind::kBandwidth, Op::kSend, kLw | kRo},
+      {TestKind::kLatency, Op::kFetchAdd, kLw | IBV_ACCESS_REMOTE_ATOMIC | kRo},
+      {TestKind::kBandwidth, Op::kCmpSwap, kLw | IBV_ACCESS_REMOTE_ATOMIC | kRo},
+  };
+  for (const Case& c : cases) {
+    const RunSpec s = default_spec(c.kind, c.op);
+    EXPECT_EQ(mr_access(s), c.want) << s.test().name();
+  }
+}
+
+// Receive queue depth: 1 without receives, a few batches for a ping-pong, at least 512 for a
+// stream (perftest's default rx depth), within the device's max_qp_wr.
+TEST(Ops, RxDepth) {
+  EXPECT_EQ(rx_depth_for(default_spec(TestKind::kBandwidth, Op::kWrite), 128, 32768), 1u);
+  EXPECT_EQ(rx_depth_for(default_spec(TestKind::kLatency, Op::kSend), 16, 32768), 64u);
+  EXPECT_EQ(rx_depth_for(default_spec(TestKind::kBandwidth, Op::kSend), 128, 32768), 512u);
+  EXPECT_EQ(rx_depth_for(default_spec(TestKind::kBandwidth, Op::kWriteImm), 1024, 32768), 1024u);
+  EXPECT_EQ(rx_depth_for(default_spec(TestKind::kBandwidth, Op::kSend), 128, 256), 256u);  // a small device
+  EXPECT_EQ(rx_depth_for(default_spec(TestKind::kBandwidth, Op::kSend), 128, 0), 512u);    // limit unknown
 }
 
 }  // namespace

@@ -1,0 +1,112 @@
+// The ends of a pair: interface facts from a rail map, measured facts from the engine, and
+// their JSON form (the records' "src" and "dst").
+#include "reports/pair_ends.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace railcheck::reports {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+json opt_json(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+// The IPv4 address inside an IPv4-mapped GID ("::ffff:10.0.1.11"), else "".
+std::string mapped_ip(const std::string& gid) {
+  constexpr std::string_view kPrefix = "::ffff:";
+  return gid.starts_with(kPrefix) && gid.find('.') != std::string::npos ? gid.substr(kPrefix.size()) : "";
+}
+
+}  // namespace
+
+PairEnd interface_end(const topology::RailPort& port, std::string node, std::string pod) {
+  PairEnd e;
+  e.node = std::move(node);
+  e.pod = std::move(pod);
+  e.interface = port.interface;
+  if (auto ip = topology::first_ipv4(port)) e.ip = *ip;
+  else if (!port.ips.empty()) e.ip = port.ips.front().substr(0, port.ips.front().find('/'));
+  e.device = port.rdma_device.value_or("");
+  if (port.roce_gid) e.gid = port.roce_gid->gid;
+  e.pci_address = port.pci_address.value_or("");
+  e.link_layer = port.link_layer.value_or("");
+  e.active_mtu = port.active_mtu;
+  e.rate_gbps = port.rate_gbps;
+  if (port.nearest_gpu) {
+    e.gpu = port.nearest_gpu->ordinal;
+    e.gpu_pci_address = port.nearest_gpu->pci_address;
+    e.gpu_class = std::string(topology::to_string(port.nearest_gpu->path));
+  }
+  return e;
+}
+
+void add_measured(PairEnd& e, const verbs::EndpointInfo& m) {
+  if (!m.device.empty()) e.device = m.device;
+  if (!m.link_layer.empty()) e.link_layer = m.link_layer;
+  if (m.mtu_bytes > 0) e.active_mtu = m.mtu_bytes;
+  if (!m.gid.empty()) {
+    e.gid = m.gid;
+    if (const std::string ip = mapped_ip(m.gid); !ip.empty()) e.ip = ip;
+  }
+  const verbs::MemoryInfo& mem = m.memory;
+  e.mem = mem.kind;
+  e.mem_registration = mem.registration;
+  e.mem_note = mem.registration_note;
+  if (mem.gpu) {  // the GPU the buffer was on, and its class to this NIC as the choice found it
+    e.gpu = mem.gpu;
+    e.gpu_pci_address = mem.gpu_pci_address;
+    e.gpu_class = mem.gpu_distance;
+  }
+}
+
+json to_json(const PairEnd& e) {
+  return {{"node", e.node},
+          {"pod", e.pod},
+          {"interface", e.interface},
+          {"ip", e.ip},
+          {"device", e.device},
+          {"gid", e.gid},
+          {"pci_address", e.pci_address},
+          {"link_layer", e.link_layer},
+          {"active_mtu", opt_json(e.active_mtu)},
+          {"rate_gbps", opt_json(e.rate_gbps)},
+          {"mem", e.mem},
+          {"gpu", opt_json(e.gpu)},
+          {"gpu_pci_address", e.gpu_pci_address},
+          {"gpu_class", e.gpu_class},
+          {"mem_registration", e.mem_registration},
+          {"mem_note", e.mem_note}};
+}
+
+void read_end(JsonReader& r, PairEnd& e) {
+  r.require("node", e.node);
+  r.get("pod", e.pod);
+  r.require("interface", e.interface);
+  r.get("ip", e.ip);
+  r.get("device", e.device);
+  r.get("gid", e.gid);
+  r.get("pci_address", e.pci_address);
+  r.get("link_layer", e.link_layer);
+  r.get("active_mtu", e.active_mtu);
+  r.get("rate_gbps", e.rate_gbps);
+  r.get("mem", e.mem);
+  r.get("gpu", e.gpu);
+  r.get("gpu_pci_address", e.gpu_pci_address);
+  r.get("gpu_class", e.gpu_class);
+  r.get("mem_registration", e.mem_registration);
+  r.get("mem_note", e.mem_note);
+}
+
+Result<PairEnd> end_from_json(const json& j, std::string_view path) {
+  JsonErrors errors;
+  JsonReader r(j, std::string(path), errors);
+  PairEnd e;
+  read_end(r, e);
+  if (errors.failed()) return errors.unexpected();
+  return e;
+}
+
+}  // namespace railcheck::reports
