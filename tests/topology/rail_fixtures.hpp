@@ -34,7 +34,8 @@ inline RailMapInputs inputs_for(const std::string& shape, const std::string& hwl
   return RailMapInputs{.podinfo_dir = shape_dir(shape) + "/podinfo",
                        .sysfs_root = shape_dir(shape) + "/sys",
                        .hwloc_xml = kFixtures + "/hwloc/" + hwloc,
-                       .env = shape_env(shape)};
+                       .env = shape_env(shape),
+                       .non_rail_nics = {}};
 }
 
 // The map of `in`; a failure to build it fails the test (and an empty map comes back).
