@@ -169,6 +169,16 @@ std::vector<CheckResult> check_pcie_links(const RailMap& map) {
                                           : dev;
     out.push_back(judge(p.interface, what, p.pcie_link));
   }
+  // The node's other rail NICs (offline from hwloc alone, or a pod that holds a few of them).
+  if (map.node) {
+    for (const NodeNic& nic : map.node->nics) {
+      const bool pods = std::ranges::any_of(map.ports, [&](const RailPort& p) {
+        return p.pf_pci_address == nic.pci_address || p.pci_address == nic.pci_address ||
+               (p.pcie_link && p.pcie_link->device == nic.pci_address);
+      });
+      if (nic.rail && !pods) out.push_back(judge(nic.name, nic.pci_address, nic.pcie_link));
+    }
+  }
   for (const GpuAffinity& g : map.gpus) {
     out.push_back(judge(fmt::format("GPU{}", g.ordinal), g.pci_address, g.pcie_link));
   }

@@ -1,8 +1,9 @@
 #pragma once
 // The node's hardware checks of `railcheck check`, over the rail map's node view and PCIe link
 // facts (rail_map.hpp), pure like the others:
-//   pcie_link     per rail NIC (by interface) and per GPU: its link and every link above it up
-//                 to the root port trained at what both ends can do;
+//   pcie_link     per rail NIC (the pod's by interface, the node's other rails by name) and per
+//                 GPU: its link and every link above it up to the root port trained at what
+//                 both ends can do;
 //   rail_per_gpu  per GPU: a rail NIC of its own at PIX/PXB (one rail per GPU).
 
 #include <vector>

@@ -25,7 +25,10 @@ struct CheckFacts {
   IbFacts ib;
   MemlockFacts memlock;
   RoutingFacts routing;
-  GatewayProber probe;  // probe_gateway (gateway_probe.hpp) live; canned in tests
+  // probe_gateway (gateway_probe.hpp) live; canned in tests. Unset: every gateway "cannot tell".
+  GatewayProber probe = [](const ProbeTarget&) -> Result<ProbeAnswer> {
+    return ProbeAnswer{.how = ProbeAnswer::How::kUnknown, .rtt_ms = 0, .detail = "no gateway prober given"};
+  };
   uint32_t gateway_timeout_ms = 1000;
   GpudirectFacts gpudirect;  // its fail_from also grades rail_per_gpu
 };

@@ -5,6 +5,7 @@
 #include "topology/netlink.hpp"
 
 #include "rail_fixtures.hpp"
+#include "spiderpool_routes.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -130,24 +131,6 @@ RoutingFacts spiderpool_pod() {
   EXPECT_TRUE(*parse_route_dump(routes.bytes(), kNames, facts.routes));
   return facts;
 }
-
-constexpr const char* kRules = R"([
-  {"priority":0,"src":"all","table":"local"},
-  {"priority":100,"src":"172.16.11.10","table":"101"},
-  {"priority":101,"src":"all","oif":"net2","table":"102"},
-  {"priority":102,"src":"172.16.13.10","srclen":32,"table":"103"},
-  {"priority":103,"src":"172.16.14.10","table":"104"},
-  {"priority":32766,"src":"all","table":"main"},
-  {"priority":32767,"src":"all","table":"default"}])";
-
-constexpr const char* kRoutes = R"([
-  {"dst":"default","gateway":"10.0.0.1","dev":"eth0","flags":[]},
-  {"dst":"default","gateway":"172.16.11.254","dev":"net1","table":"101","flags":[]},
-  {"dst":"172.16.11.0/24","dev":"net1","table":"101","protocol":"kernel","scope":"link","flags":[]},
-  {"dst":"default","gateway":"172.16.12.254","dev":"net2","table":"102","flags":[]},
-  {"dst":"172.16.13.0/24","dev":"net3","table":"103","flags":[]},
-  {"dst":"default","gateway":"172.16.14.254","dev":"net1","table":"104","flags":[]},
-  {"type":"local","dst":"172.16.11.10","dev":"net1","table":"local","flags":[]}])";
 
 TEST(NetlinkRules, AsIpPrintsThem) {
   Datagram d;

@@ -42,8 +42,7 @@ std::vector<std::string> names(const NodeView& view) {
 }
 
 const CheckResult* find(const std::vector<CheckResult>& results, const std::string& subject) {
-  auto it = std::ranges::find(results, subject, &CheckResult::subject);
-  return it == results.end() ? nullptr : &*it;
+  return find_subject(results, subject);
 }
 
 TEST(NodeView, HgxEveryGpuHasItsOwnNicAtPixAndStorageNicsAreNotRails) {

@@ -144,8 +144,7 @@ TEST(LinkChain, AnIdleGpuIsCountedAtTheSpeedItCanTrainTo) {
 }
 
 const CheckResult* find(const std::vector<CheckResult>& results, const std::string& subject) {
-  auto it = std::ranges::find(results, subject, &CheckResult::subject);
-  return it == results.end() ? nullptr : &*it;
+  return find_subject(results, subject);
 }
 
 TEST(PcieLinkFacts, TheRailMapCarriesEachNicsAndGpusLinkFromSysfs) {
@@ -232,8 +231,15 @@ TEST(PcieLinkCheck, OfflineASlowerUplinkWarns) {
                                              .env = {},
                                              .non_rail_nics = {}});
   const auto results = check_pcie_links(map);
-  ASSERT_EQ(results.size(), 4u);  // no rail in this empty sysfs: the four GPUs
+  ASSERT_EQ(results.size(), 6u);  // no pod here: the node's two rail NICs and its four GPUs
   EXPECT_EQ(find(results, "GPU0")->verdict, Verdict::kPass);
+  const CheckResult* nic = find(results, "mlx5_0");
+  EXPECT_EQ(nic->verdict, Verdict::kWarn);
+  EXPECT_EQ(nic->reason,
+            "0000:18:00.0: its own link runs at 15.8 GB/s, slower than the 63.0 GB/s above it (hwloc's tree records "
+            "current links only, no maximum): trained down, or a slower device");
+  EXPECT_EQ(find(results, "mlx5_1")->verdict, Verdict::kWarn);  // behind the half-width uplink
+  EXPECT_EQ(find(results, "mlx5_2"), nullptr);                   // storage: not a rail
   const CheckResult* shared = find(results, "GPU1");
   EXPECT_EQ(shared->verdict, Verdict::kWarn);
   EXPECT_EQ(shared->reason,

@@ -4,6 +4,7 @@
 #include "topology/setup_checks.hpp"
 
 #include "rail_fixtures.hpp"
+#include "spiderpool_routes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,12 +17,6 @@ namespace railcheck::topology {
 namespace {
 
 using namespace testing;  // rail_fixtures.hpp
-
-// As Spiderpool sets a pod up: net1's rule and default route (routing_checks_test.cpp's shape).
-constexpr const char* kRules = R"([{"priority":0,"src":"all","table":"local"},
-  {"priority":100,"src":"172.16.11.10","table":"101"},{"priority":32766,"src":"all","table":"main"}])";
-constexpr const char* kRoutes = R"([{"dst":"default","gateway":"10.0.0.1","dev":"eth0","flags":[]},
-  {"dst":"default","gateway":"172.16.11.254","dev":"net1","table":"101","flags":[]}])";
 
 CheckFacts facts_for(const std::string& sysfs_root) {
   CheckFacts f;
