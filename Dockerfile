@@ -25,7 +25,7 @@ FROM ${DEBIAN_IMAGE} AS runtime
 # (`ip`, `rdma`) and ibverbs-utils (`ibv_devinfo`) for looking around in a pod.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libibverbs1 ibverbs-providers librdmacm1 libhwloc15 libspdlog1.10 libfmt9 libcpp-httplib0.11 \
+      libibverbs1 ibverbs-providers librdmacm1 libhwloc15 libmnl0 libspdlog1.10 libfmt9 libcpp-httplib0.11 \
       iproute2 ibverbs-utils \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \

@@ -1,26 +1,19 @@
 // `railcheck check`: setup checks for this pod: the RDMA netns mode, which RDMA devices the pod
 // sees, each rail's port state, addressing, InfiniBand GUID and pkey, policy routing and
-// gateway, the memlock limit, and whether GPUDirect RDMA can work. The live facts are gathered
-// here (commands, getrlimit, uname, /proc, the gateway probe); the verdicts come from
-// topology/*_checks, which take them as plain inputs.
+// gateway, the memlock limit, whether GPUDirect RDMA can work, the PCIe links and one rail per
+// GPU. The live facts are gathered here (netlink, getrlimit, uname, /proc, the gateway probe)
+// without running any program: the agent, which serves these checks, pins RDMA memory and must
+// not fork. The checks are the rows of topology/setup_checks.hpp, pure over those facts.
 
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -33,54 +26,22 @@
 #include "topology/checks.hpp"
 #include "topology/gateway_probe.hpp"
 #include "topology/ib_checks.hpp"
+#include "topology/netlink.hpp"
 #include "topology/routing_checks.hpp"
+#include "topology/setup_checks.hpp"
 #include "topology/podinfo.hpp"
 #include "topology/rail_map.hpp"
 
 namespace railcheck::cli {
 namespace {
 
-constexpr const char* kCheckHelp = R"(Checks, in this order:
-  rdma_netns_mode       `rdma system show`: exclusive passes, shared warns, unknown is waived
-  devices_visible       /sys/class/infiniband is exactly the rail map's RDMA devices: a missing
-                        one fails; an extra one warns (netns shared) or fails (netns exclusive)
-  port_active           per interface: port ACTIVE, physical state LINK_UP, a link layer
-  interface_addressing  per interface: an IPv4 address; RoCE: a RoCEv2 GID carrying it
-  ib_guid               per InfiniBand interface: port GUID set (not 0), equal to the networks
-                        annotation's cni-args guid, inside --guid-pool
-  ib_pkey               per InfiniBand interface: the network's pkey (cni-args, else --pkey) in
-                        the port's pkey table as a full member
-  ib_pkey_table         per InfiniBand interface: warns from 112 pkeys on (the limit is 128 a node)
-  memlock               RLIMIT_MEMLOCK unlimited or >= --memlock-per-rail-mib x rails, or CAP_IPC_LOCK
-  policy_routes         per interface: `ip -j rule` has `from <ip>` or `oif <netdev>` looking up a
-                        table with a default route via the interface (other routes only: warn)
-  main_route            the main table's default route is not via a rail (eth0)
-  gateway_reachable     per interface: the gateway of that default route answers ICMP echo or
-                        ARP within --gateway-timeout-ms (no ICMP socket and ARP unsettled: waived)
-  gpudirect_ready       waived without a GPU; nvidia_peermem loaded, or dma-buf possible (kernel
-                        >= 5.12 and NVIDIA's open kernel module); each rail's nearest GPU: PIX/PXB
-                        pass, PHB/NODE warn, SYS fail
-Inputs as for `railcheck topo` (--podinfo, --sysfs-root, --hwloc-xml); the live facts (rdma
-system, ip rules and routes, the gateway probes, limits) are always this machine's.
-Exit: 0 nothing failed; 1 a check failed or no rail map could be built; 2 bad options.)";
-
-// The stdout of a shell command when it exits 0; empty otherwise (tool missing, failed).
-std::string command_output(const std::string& command_line) {
-  struct PipeCloser {
-    void operator()(FILE* f) const noexcept {
-      if (f != nullptr) (void)::pclose(f);
-    }
-  };
-  FILE* raw = ::popen((command_line + " 2>/dev/null").c_str(), "r");
-  if (raw == nullptr) return {};
-  std::unique_ptr<FILE, PipeCloser> pipe(raw);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(pipe.release());
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
-  return out;
+// What `check --help` prints after the options: the catalogue's rows, then the inputs.
+std::string check_help() {
+  return "Checks, in this order:\n" + topology::setup_checks_help() +
+         "Inputs as for `railcheck topo` (--podinfo, --sysfs-root, --hwloc-xml, --non-rail-nic); the live\n"
+         "facts (RDMA netns mode, rules and routes: all over netlink, nothing is run; the gateway probes,\n"
+         "limits) are always this machine's.\n"
+         "Exit: 0 nothing failed; 1 a check failed or no rail map could be built; 2 bad options.";
 }
 
 std::string file_text(const std::string& path) {
@@ -107,55 +68,38 @@ CLI::Validator parsed_by(Parse parse, const std::string& name) {
 }  // namespace
 
 std::vector<topology::CheckResult> collect_checks(const CheckOptions& opt, const topology::RailMap& map) {
-  const topology::NetnsMode mode = topology::parse_rdma_netns_mode(command_output("rdma system show"));
-  topology::MemlockFacts memlock{.rlimit_bytes = std::nullopt,
-                                 .proc_status = file_text("/proc/self/status"),
-                                 .per_rail_bytes = opt.memlock_per_rail_mib << 20};
+  topology::CheckFacts facts;
+  if (auto rdma = topology::read_rdma_system()) facts.netns_mode = rdma->netns_mode;  // else unknown: waived
+  facts.visible_devices = topology::visible_rdma_devices(opt.sysfs_root);
+  facts.memlock = topology::MemlockFacts{.rlimit_bytes = std::nullopt,
+                                         .proc_status = file_text("/proc/self/status"),
+                                         .per_rail_bytes = opt.memlock_per_rail_mib << 20};
   rlimit lim{};
   if (::getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
-    memlock.rlimit_bytes = static_cast<uint64_t>(lim.rlim_cur);
+    facts.memlock.rlimit_bytes = static_cast<uint64_t>(lim.rlim_cur);
   }
-
-  topology::IbFacts ib;
   // (both validated by CLI11 already)
-  if (auto pool = topology::parse_guid_pool(opt.guid_pool); !opt.guid_pool.empty() && pool) ib.guid_pool = *pool;
-  if (auto pkey = topology::parse_pkey(opt.pkey); !opt.pkey.empty() && pkey) ib.pkey = *pkey;
-  const std::string rules = command_output("ip -j rule");
-  const std::string routes = command_output("ip -j route show table all");
-  topology::GpudirectFacts gpudirect{.sysfs_root = opt.sysfs_root,
-                                     .kernel_release = kernel_release(),
-                                     .nvidia_version = file_text("/proc/driver/nvidia/version"),
-                                     .cuda = std::nullopt,
-                                     .warn_from = *topology::parse_path_class(opt.gpu_path_warn),
-                                     .fail_from = *topology::parse_path_class(opt.gpu_path_fail)};
+  if (auto pool = topology::parse_guid_pool(opt.guid_pool); !opt.guid_pool.empty() && pool) facts.ib.guid_pool = *pool;
+  if (auto pkey = topology::parse_pkey(opt.pkey); !opt.pkey.empty() && pkey) facts.ib.pkey = *pkey;
+  facts.routing = topology::read_routing_facts();
+  facts.probe = topology::probe_gateway;
+  facts.gateway_timeout_ms = opt.gateway_timeout_ms;
+  facts.gpudirect = topology::GpudirectFacts{.sysfs_root = opt.sysfs_root,
+                                             .kernel_release = kernel_release(),
+                                             .nvidia_version = file_text("/proc/driver/nvidia/version"),
+                                             .cuda = std::nullopt,
+                                             .warn_from = *topology::parse_path_class(opt.gpu_path_warn),
+                                             .fail_from = *topology::parse_path_class(opt.gpu_path_fail)};
   // The node has GPUs (hwloc): ask CUDA itself what this pod can use (live only).
   if (!map.gpus.empty() && opt.sysfs_root == "/sys") {
     const gpudirect::GpuDirectPreflight pre = gpudirect::gpudirect_preflight(opt.sysfs_root);
     if (pre.cuda_built_in) {
-      gpudirect.cuda = topology::GpudirectFacts::Cuda{.driver_error = pre.driver_error,
-                                                      .gpus = static_cast<int>(pre.gpus.size()),
-                                                      .dmabuf_supported = pre.dmabuf_supported()};
+      facts.gpudirect.cuda = topology::GpudirectFacts::Cuda{.driver_error = pre.driver_error,
+                                                            .gpus = static_cast<int>(pre.gpus.size()),
+                                                            .dmabuf_supported = pre.dmabuf_supported()};
     }
   }
-
-  std::vector<topology::CheckResult> results;
-  auto add = [&](std::vector<topology::CheckResult> more) {
-    for (auto& r : more) results.push_back(std::move(r));
-  };
-  results.push_back(topology::check_rdma_netns_mode(mode));
-  results.push_back(
-      topology::check_devices_visible(map, topology::visible_rdma_devices(opt.sysfs_root), mode));
-  add(topology::check_port_active(map));
-  add(topology::check_interface_addressing(map));
-  add(topology::check_ib_guid(map, ib));
-  add(topology::check_ib_pkey(map, ib));
-  results.push_back(topology::check_memlock(map, memlock));
-  add(topology::check_policy_routes(map, rules, routes));
-  results.push_back(topology::check_main_route(map, routes));
-  add(topology::check_gateway_reachable(map, rules, routes, topology::probe_gateway, opt.gateway_timeout_ms));
-  add(topology::check_gpudirect_ready(map, gpudirect));
-
-  return results;
+  return topology::run_setup_checks(map, facts);
 }
 
 namespace {
@@ -182,9 +126,10 @@ Command add_check_command(CLI::App& parent) {
   CLI::App* sub = parent.add_subcommand(
       "check",
       "Setup checks for this pod: RDMA netns mode, visible RDMA devices, each rail's port state, addressing "
-      "(RoCEv2 GID), InfiniBand GUID and pkey, policy routes and gateway, the memlock limit, GPUDirect readiness. "
+      "(RoCEv2 GID), InfiniBand GUID and pkey, policy routes and gateway, the memlock limit, GPUDirect readiness, "
+      "PCIe links, one rail per GPU. "
       "Each: pass, warn, fail or waived, with the fix.");
-  sub->footer(kCheckHelp);
+  sub->footer(check_help());
   add_map_input_options(*sub, *opt, "railcheck.check/v1", "results");
   sub->add_option("--memlock-per-rail-mib", opt->memlock_per_rail_mib,
                   "Locked memory needed per rail, MiB (memlock check)")

@@ -50,6 +50,10 @@ void add_map_input_options(CLI::App& sub, MapInputOptions& opt, const std::strin
   sub.add_option("--sysfs-root", opt.sysfs_root, "Folder laid out like /sys to read instead of it (offline use)")
       ->default_str("/sys")
       ->check(CLI::ExistingDirectory);
+  sub.add_option("--non-rail-nic", opt.non_rail_nics,
+                 "A NIC on a GPU's PCIe switch that is not a rail (storage, management): RDMA device, netdev or PF bus "
+                 "id; repeat or comma-separate")
+      ->delimiter(',');
   sub.add_option("--format", opt.format, fmt::format("Output: table (default) or json (schema {})", json_schema))
       ->check(CLI::IsMember({"table", "json"}));
   sub.add_option("-o,--output", opt.output, fmt::format("Write the {} to FILE instead of stdout", output_what));
@@ -59,7 +63,8 @@ topology::RailMapInputs map_inputs(const MapInputOptions& opt) {
   topology::RailMapInputs inputs{.podinfo_dir = podinfo_dir(opt),
                                  .sysfs_root = opt.sysfs_root,
                                  .hwloc_xml = std::nullopt,
-                                 .env = pcidevice_env()};
+                                 .env = pcidevice_env(),
+                                 .non_rail_nics = opt.non_rail_nics};
   if (!opt.hwloc_xml.empty()) inputs.hwloc_xml = opt.hwloc_xml;
   return inputs;
 }

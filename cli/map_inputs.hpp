@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "topology/rail_map.hpp"
@@ -18,9 +19,10 @@ struct MapInputOptions {
   std::string sysfs_root = "/sys";
   std::string format = "table";  // table | json
   std::string output;      // empty: stdout
+  std::vector<std::string> non_rail_nics;  // --non-rail-nic: storage/management NICs on a GPU's switch
 };
 
-// Adds --podinfo, --hwloc-xml, --sysfs-root, --format and -o to `sub`.
+// Adds --podinfo, --hwloc-xml, --sysfs-root, --non-rail-nic, --format and -o to `sub`.
 void add_map_input_options(CLI::App& sub, MapInputOptions& opt, const std::string& json_schema,
                            const std::string& output_what);
 

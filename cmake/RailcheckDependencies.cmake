@@ -1,10 +1,12 @@
 # Every third-party dependency, found the target way. Debian 12 packages:
-# libibverbs-dev librdmacm-dev libhwloc-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+# libibverbs-dev librdmacm-dev libhwloc-dev libmnl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
 # libcpp-httplib-dev libgtest-dev libbenchmark-dev; CUDA (optional) from /usr/local/cuda.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(IBVERBS REQUIRED IMPORTED_TARGET libibverbs)
 pkg_check_modules(RDMACM REQUIRED IMPORTED_TARGET librdmacm)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
+# libmnl: the netlink requests of the setup checks (RDMA netns mode, rules, routes), no fork.
+pkg_check_modules(MNL REQUIRED IMPORTED_TARGET libmnl)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED CONFIG)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "common/json_reader.hpp"
 
 namespace railcheck::reports {
@@ -34,6 +36,68 @@ json nearest_gpu_json(const RailPort& p) {
           {"measured_from", g.from_pf ? "pf" : "vf"}};
 }
 
+json state_json(const std::optional<topology::PcieLinkState>& link) {
+  if (!link) return nullptr;
+  const int gen = link->gts ? topology::pcie_generation(*link->gts) : 0;
+  return {{"gts", or_null(link->gts)},
+          {"width", or_null(link->width)},
+          {"generation", gen > 0 ? json(gen) : json(nullptr)},
+          {"gbytes_per_s", std::round(link->gbytes_per_s * 1000) / 1000},
+          {"usable_gbps", std::round(topology::pcie_usable_gbps(*link) * 10) / 10}};
+}
+
+json link_json(const std::optional<topology::PcieLinkFacts>& f) {
+  if (!f) return nullptr;
+  json hops = json::array();
+  for (const auto& h : f->hops) {
+    hops.push_back({{"downstream", h.downstream},
+                    {"upstream", h.upstream.empty() ? json(nullptr) : json(h.upstream)},
+                    {"current", state_json(h.current)},
+                    {"capable", state_json(h.capable)},
+                    {"idle_speed", h.idle_speed}});
+  }
+  return {{"source", to_string(f->source)},     {"device", f->device},
+          {"current", state_json(f->current)},  {"max", state_json(f->max)},
+          {"device_max", state_json(f->device_max)}, {"narrowest", state_json(f->narrowest)},
+          {"narrowest_at", f->narrowest_at.empty() ? json(nullptr) : json(f->narrowest_at)},
+          {"hops", std::move(hops)}};
+}
+
+json node_json(const std::optional<topology::NodeView>& node) {
+  if (!node) return nullptr;
+  json nics = json::array();
+  json names = json::array();
+  for (const auto& n : node->nics) {
+    json nearest = nullptr;
+    if (n.nearest_gpu) {
+      nearest = {{"gpu", n.nearest_gpu->ordinal},
+                 {"pci_address", n.nearest_gpu->pci_address},
+                 {"class", to_string(n.nearest_gpu->path)}};
+    }
+    nics.push_back({{"name", n.name},
+                    {"pci_address", n.pci_address},
+                    {"rdma_devices", n.rdma_devices},
+                    {"netdevs", n.netdevs},
+                    {"device_name", n.device_name},
+                    {"vfs", n.vfs},
+                    {"numa_node", or_null(n.numa_node)},
+                    {"nearest_gpu", std::move(nearest)},
+                    {"rail", n.rail},
+                    {"role", n.role},
+                    {"pcie_link", link_json(n.pcie_link)}});
+    names.push_back(n.name);
+  }
+  json rows = json::array();
+  for (size_t g = 0; g < node->gpu_nic.size(); ++g) {
+    json classes = json::array();
+    for (const auto& c : node->gpu_nic[g]) classes.push_back(c ? json(to_string(*c)) : json(nullptr));
+    const auto& own = node->gpu_rail[g];
+    rows.push_back({{"gpu", g}, {"classes", std::move(classes)},
+                    {"own_rail", own ? json(node->nics[*own].name) : json(nullptr)}});
+  }
+  return {{"nics", std::move(nics)}, {"matrix", {{"nics", std::move(names)}, {"gpus", std::move(rows)}}}};
+}
+
 json port_json(const RailPort& p) {
   json gids = json::array();
   for (const auto& g : p.gids) gids.push_back(gid_json(g));
@@ -61,6 +125,7 @@ json port_json(const RailPort& p) {
           {"gids", std::move(gids)},
           {"numa_node", or_null(p.numa_node)},
           {"nearest_gpu", nearest_gpu_json(p)},
+          {"pcie_link", link_json(p.pcie_link)},
           {"sources", sources_json(p.sources)}};
 }
 
@@ -76,7 +141,8 @@ json gpu_json(const topology::GpuAffinity& g) {
           {"pci_address", g.pci_address},
           {"name", g.name},
           {"numa_node", or_null(g.numa_node)},
-          {"nearest_rail", std::move(nearest)}};
+          {"nearest_rail", std::move(nearest)},
+          {"pcie_link", link_json(g.pcie_link)}};
 }
 
 }  // namespace
@@ -86,7 +152,11 @@ json topo_to_json(const topology::RailMap& map) {
   for (const RailPort& p : map.ports) ports.push_back(port_json(p));
   json gpus = json::array();
   for (const auto& g : map.gpus) gpus.push_back(gpu_json(g));
-  return {{"schema", kTopoSchema}, {"ports", std::move(ports)}, {"gpus", std::move(gpus)}, {"notes", map.notes}};
+  return {{"schema", kTopoSchema},
+          {"ports", std::move(ports)},
+          {"gpus", std::move(gpus)},
+          {"node", node_json(map.node)},
+          {"notes", map.notes}};
 }
 
 namespace {
@@ -104,6 +174,33 @@ void read_class(JsonReader& r, std::string_view key, topology::PathClass& out) {
   if (!r.get(key, text)) return;
   if (auto c = topology::parse_path_class(text)) out = *c;
   else r.fail(key, fmt::format("must be PIX, PXB, PHB, NODE or SYS (is \"{}\")", text));
+}
+
+void read_state(JsonReader& r, std::string_view key, std::optional<topology::PcieLinkState>& out) {
+  r.object(key, [&](JsonReader& l) {
+    topology::PcieLinkState st;
+    l.get("gts", st.gts);
+    l.get("width", st.width);
+    l.get("gbytes_per_s", st.gbytes_per_s);
+    out = st;
+  });
+}
+
+// What the link budget needs of a pcie_link object (its hops are not read back).
+void read_link(JsonReader& r, std::optional<topology::PcieLinkFacts>& out) {
+  r.object("pcie_link", [&](JsonReader& l) {
+    topology::PcieLinkFacts f;
+    std::string source;
+    l.get("source", source);
+    f.source = source == "hwloc" ? topology::LinkSource::kHwloc : topology::LinkSource::kSysfs;
+    l.get("device", f.device);
+    read_state(l, "current", f.current);
+    read_state(l, "max", f.max);
+    read_state(l, "device_max", f.device_max);
+    read_state(l, "narrowest", f.narrowest);
+    l.get("narrowest_at", f.narrowest_at);
+    out = std::move(f);
+  });
 }
 
 void read_port(JsonReader& r, RailPort& p) {
@@ -151,6 +248,7 @@ void read_port(JsonReader& r, RailPort& p) {
     n.from_pf = from == "pf";
     p.nearest_gpu = n;
   });
+  read_link(r, p.pcie_link);
 }
 
 }  // namespace
@@ -178,6 +276,7 @@ Result<topology::RailMap> topo_from_json(const json& j, std::string_view path) {
       read_class(n, "class", rail.path);
       g.nearest = rail;
     });
+    read_link(r, g.pcie_link);
   });
   top.get("notes", map.notes);
   if (errors.failed()) return errors.unexpected();

@@ -254,6 +254,17 @@ std::string_view to_string(PathClass path) noexcept {
   return index < kPathNames.size() ? kPathNames[index] : "?";
 }
 
+std::string_view path_place(PathClass path) noexcept {
+  switch (path) {
+    case PathClass::kPix: return "behind one PCIe switch";
+    case PathClass::kPxb: return "behind several PCIe switches";
+    case PathClass::kPhb: return "through the CPU's PCIe host bridge";
+    case PathClass::kNode: return "between host bridges of one NUMA node";
+    case PathClass::kSys: return "across the CPU sockets";
+  }
+  return "";
+}
+
 Result<PathClass> parse_path_class(std::string_view text) {
   for (size_t i = 0; i < kPathNames.size(); ++i) {
     const bool same = std::ranges::equal(text, kPathNames[i], [](char x, char y) {
@@ -384,6 +395,30 @@ Result<std::optional<NicMatch>> PcieTopology::nearest_nic(std::string_view bus_i
     if (!best || path < best->path) best = NicMatch{.nic = nic, .path = path};
   }
   return best;
+}
+
+Result<std::vector<FunctionLink>> PcieTopology::link_chain(std::string_view bus_id) const {
+  auto from = find(bus_id);
+  if (!from) return std::unexpected(std::move(from.error()));
+  std::vector<FunctionLink> chain;
+  for (const hwloc_obj* obj = *from; obj != nullptr; obj = obj->parent) {
+    const bool pci = obj->type == HWLOC_OBJ_PCI_DEVICE ||
+                     (is_bridge(obj) && obj->attr->bridge.upstream_type == HWLOC_OBJ_BRIDGE_PCI);
+    if (!pci) break;
+    // A bridge's own PCI attributes (upstream.pci) have the layout of a device's (pcidev).
+    const float speed = obj->type == HWLOC_OBJ_PCI_DEVICE ? obj->attr->pcidev.linkspeed
+                                                          : obj->attr->bridge.upstream.pci.linkspeed;
+    FunctionLink link{.bus_id = bus_id_of(obj), .current = std::nullopt, .max = std::nullopt};
+    if (speed > 0) link.current = pcie_link_state(static_cast<double>(speed));
+    chain.push_back(std::move(link));
+  }
+  return chain;
+}
+
+bool PcieTopology::same_parent(std::string_view bus_a, std::string_view bus_b) const {
+  auto a = find(bus_a);
+  auto b = find(bus_b);
+  return a && b && (*a)->parent == (*b)->parent;
 }
 
 }  // namespace railcheck::topology

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "topology/pcie_link.hpp"
 
 struct hwloc_topology;  // hwloc_topology_t is `struct hwloc_topology*`
 struct hwloc_obj;       // hwloc_obj_t is `struct hwloc_obj*`
@@ -31,6 +32,9 @@ enum class PathClass { kPix, kPxb, kPhb, kNode, kSys };
 std::string_view to_string(PathClass path) noexcept;
 // Parses those names (any case); Errc::kInvalidArgument lists the choices.
 Result<PathClass> parse_path_class(std::string_view text);
+// Where a class puts two devices, for reasons and notes: "behind one PCIe switch", ...,
+// "across the CPU sockets".
+std::string_view path_place(PathClass path) noexcept;
 
 // Canonical bus id "0000:18:00.0" (lowercase) from "0000:18:00.0" or "18:00.0" (domain 0);
 // Errc::kInvalidArgument quotes the text when it is not DOMAIN:BUS:DEV.FN.
@@ -119,6 +123,13 @@ class PcieTopology {
   // to the lowest bus id (so a PF before its VFs). nullopt when no NIC passes `filter`.
   [[nodiscard]] Result<std::optional<NicMatch>> nearest_nic(
       std::string_view bus_id, NicFilter filter = NicFilter::kRdmaOnly) const;
+
+  // The PCI functions from `bus_id` up to its root port (the device, then each PCI bridge above
+  // it, not the host bridge), each with hwloc's link speed as its current link (GB/s; none when
+  // hwloc reports 0) and no maximum: what link_facts_from_chain() takes offline.
+  [[nodiscard]] Result<std::vector<FunctionLink>> link_chain(std::string_view bus_id) const;
+  // Whether two functions hang below the same object of hwloc's tree (a VF beside its PF).
+  [[nodiscard]] bool same_parent(std::string_view bus_a, std::string_view bus_b) const;
 
  private:
   struct Entry {

@@ -10,6 +10,7 @@
 
 #include "topology/network_selection.hpp"
 #include "topology/network_status.hpp"
+#include "topology/node_view.hpp"
 #include "topology/podinfo.hpp"
 
 namespace railcheck::topology {
@@ -29,18 +30,6 @@ std::string joined(const std::vector<std::string>& items) {
 }
 
 bool is_ipv4(const std::string& ip) { return ip.find(':') == std::string::npos; }
-
-// Where a path class puts the two devices, for notes.
-std::string_view where(PathClass path) {
-  switch (path) {
-    case PathClass::kPix: return "behind one PCIe switch";
-    case PathClass::kPxb: return "behind several PCIe switches";
-    case PathClass::kPhb: return "through the CPU's PCIe host bridge";
-    case PathClass::kNode: return "between host bridges of one NUMA node";
-    case PathClass::kSys: return "across the CPU sockets";
-  }
-  return "";
-}
 
 // What the pod's annotations say: Multus's network-status (nullopt, with a note, when there is
 // none) and the networks it asked for (empty when absent or unreadable: a note says why).
@@ -468,10 +457,23 @@ Result<void> place_gpus(RailMap& map, const PcieTopology& topo) {
     map.notes.push_back(fmt::format("{}: its nearest GPU, GPU{}, is {} ({}): GPUDirect RDMA over this rail will be "
                                     "slow; a rail should be PIX or PXB to its GPU",
                                     port.interface, port.nearest_gpu->ordinal, to_string(port.nearest_gpu->path),
-                                    where(port.nearest_gpu->path)));
+                                    path_place(port.nearest_gpu->path)));
   }
   for (const Gpu& gpu : topo.gpus()) map.gpus.push_back(gpu_affinity(gpu, map.ports, places, topo));
   return {};
+}
+
+// The PCIe links of the rails (a VF read through its PF) and of the GPUs.
+void read_links(RailMap& map, const SysfsTree& sys, const PcieTopology* topo) {
+  for (RailPort& port : map.ports) {
+    const auto& bus = port.pf_pci_address ? port.pf_pci_address : port.pci_address;
+    if (bus) port.pcie_link = read_pcie_link(*bus, false, &sys, topo, nullptr, map.notes);
+  }
+  if (topo == nullptr) return;
+  for (GpuAffinity& gpu : map.gpus) {
+    const Gpu& hw = topo->gpus()[static_cast<size_t>(gpu.ordinal)];
+    gpu.pcie_link = read_pcie_link(gpu.pci_address, true, &sys, topo, &hw.pci, map.notes);
+  }
 }
 
 }  // namespace
@@ -547,9 +549,12 @@ Result<RailMap> build_rail_map(const RailMapInputs& inputs) {
   tag_resources(map.ports, *env, map.notes);
   auto topo = load_topology(inputs, map.notes);
   if (!topo) return std::unexpected(std::move(topo.error()));
-  if (*topo) {
-    if (auto ok = place_gpus(map, **topo); !ok) return std::unexpected(std::move(ok.error()));
+  const PcieTopology* tree = *topo ? &**topo : nullptr;
+  if (tree != nullptr) {
+    if (auto ok = place_gpus(map, *tree); !ok) return std::unexpected(std::move(ok.error()));
   }
+  read_links(map, sys, tree);
+  if (tree != nullptr) map.node = build_node_view(*tree, &sys, map.ports, inputs.non_rail_nics, map.notes);
   return map;
 }
 

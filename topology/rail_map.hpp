@@ -75,6 +75,9 @@ struct RailPort {
   std::vector<RailGid> gids;                  // the port's whole (non-empty) GID table
   std::optional<int> numa_node;
   std::optional<NearestGpu> nearest_gpu;
+  // The NIC's PCIe link (of its PF: a VF's link fields are reserved), current and max, and the
+  // narrowest link up to its root port; nullopt when neither sysfs nor hwloc knows it.
+  std::optional<PcieLinkFacts> pcie_link;
   PortSources sources;
 };
 
@@ -95,12 +98,44 @@ struct GpuAffinity {
   std::string name;  // hwloc's PCI device name; empty without pci.ids names
   std::optional<int> numa_node;
   std::optional<NearestRail> nearest;  // nullopt when no rail could be placed in hwloc's tree
+  std::optional<PcieLinkFacts> pcie_link;  // the GPU's PCIe link; nullopt when unknown
+};
+
+// One RDMA NIC of the node (a physical function; its VFs folded under it), for the node view:
+// what `railcheck topo` lists besides the pod's rails, so an operator can check a node's rail
+// affinity without a pod.
+struct NodeNic {
+  std::string pci_address;                // the PF (a VF whose PF hwloc does not list stands alone)
+  std::string name;                       // its first RDMA device ("mlx5_0"), else netdev, else bus id
+  std::vector<std::string> rdma_devices;  // hwloc's, of the PF
+  std::vector<std::string> netdevs;
+  std::string device_name;                // hwloc's PCI device name ("MT2910 Family [ConnectX-7]")
+  std::vector<std::string> vfs;           // the VFs hwloc lists beside it, by bus id
+  std::optional<int> numa_node;
+  std::optional<NearestGpu> nearest_gpu;  // from the PF
+  // A rail: PIX or PXB to some GPU (on a GPU's PCIe switch) and not named by --non-rail-nic.
+  // Other NICs (storage, management) are listed but not counted as rails.
+  bool rail = false;
+  std::string role;                       // "rail", or why not
+  std::optional<PcieLinkFacts> pcie_link;
+};
+
+// The node's PCIe view from hwloc: every RDMA NIC, the GPU x NIC matrix in `nvidia-smi topo -m`
+// classes, and the one-rail-per-GPU assignment the `rail_per_gpu` check judges.
+struct NodeView {
+  std::vector<NodeNic> nics;  // by bus id
+  // gpu_nic[g][n]: the class between GPU ordinal g and nics[n]; nullopt when hwloc cannot say.
+  std::vector<std::vector<std::optional<PathClass>>> gpu_nic;
+  // gpu_rail[g]: index in `nics` of GPU g's own rail NIC: a rail at PIX/PXB no other GPU holds,
+  // PIX ones given out first, GPUs in ordinal order; nullopt when the GPU has none of its own.
+  std::vector<std::optional<size_t>> gpu_rail;
 };
 
 struct RailMap {
   std::vector<RailPort> ports;     // in the annotation's order (or natural netdev order)
   std::vector<GpuAffinity> gpus;   // by ordinal
   std::vector<std::string> notes;  // what the user should know: fallbacks, disagreements, SYS rails
+  std::optional<NodeView> node;    // nullopt without hwloc's tree
 };
 
 struct RailMapInputs {
@@ -113,6 +148,9 @@ struct RailMapInputs {
   std::optional<std::string> hwloc_xml;
   // The PCIDEVICE_* variables (others are ignored), e.g. {"PCIDEVICE_X", "0000:19:00.2,..."}.
   std::map<std::string, std::string> env;
+  // NICs that are not rails although they sit on a GPU's switch (storage, management): RDMA
+  // device names, netdevs or PF bus ids.
+  std::vector<std::string> non_rail_nics;
 };
 
 // Builds the map. Errors: a malformed or missing annotation file (naming file and field), a

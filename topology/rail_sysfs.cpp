@@ -232,6 +232,27 @@ Result<std::optional<int>> SysfsTree::pci_numa_node(const std::string& bus_id) c
   return *node >= 0 ? std::optional<int>(*node) : std::nullopt;
 }
 
+std::optional<std::string> SysfsTree::pci_attr(const std::string& bus_id, const std::string& file) const {
+  return read_text(path("bus/pci/devices/" + bus_id + "/" + file));
+}
+
+std::vector<std::string> SysfsTree::pci_chain(const std::string& bus_id) const {
+  std::error_code ec;
+  const fs::path link = path("bus/pci/devices/" + bus_id);
+  if (!fs::exists(link, ec)) return {};
+  const fs::path real = fs::canonical(link, ec);
+  if (ec) return {bus_id};
+  std::vector<std::string> chain;
+  for (fs::path dir = real; dir.has_filename(); dir = dir.parent_path()) {
+    const std::string name = dir.filename().string();
+    auto id = normalize_bus_id(name);
+    if (!id || *id != name) break;
+    chain.push_back(name);
+  }
+  if (chain.empty() || chain.front() != bus_id) return {bus_id};
+  return chain;
+}
+
 bool SysfsTree::has_rdma_device(const std::string& device) const {
   std::error_code ec;
   return !device.empty() && fs::exists(path("class/infiniband/" + device), ec);

@@ -65,6 +65,13 @@ class SysfsTree {
   [[nodiscard]] std::vector<std::string> pci_rdma_devices(const std::string& bus_id) const;
   // bus/pci/devices/ADDR/numa_node; nullopt when absent or -1 (no NUMA affinity).
   [[nodiscard]] Result<std::optional<int>> pci_numa_node(const std::string& bus_id) const;
+  // bus/pci/devices/ADDR/FILE as text without the trailing newline ("vendor", "current_link_speed");
+  // nullopt when absent.
+  [[nodiscard]] std::optional<std::string> pci_attr(const std::string& bus_id, const std::string& file) const;
+  // The PCI functions from ADDR up to its root port, ADDR first: the bus-id folders of the real
+  // path that bus/pci/devices/ADDR links to (devices/pci0000:15/0000:15:01.0/.../ADDR). Just
+  // {ADDR} where the copy flattened that link; empty when ADDR is not in sysfs.
+  [[nodiscard]] std::vector<std::string> pci_chain(const std::string& bus_id) const;
 
   [[nodiscard]] bool has_rdma_device(const std::string& device) const;
   // The port numbers of class/infiniband/DEV/ports, ascending.

@@ -10,27 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-struct IpRule {
-  std::string src;     // "172.16.11.10", "all"
-  std::string srclen;  // "32" or empty
-  std::string oif;
-  std::string table;   // as a number ("254" for main)
-};
-
-struct IpRoute {
-  std::string dst;  // "default", "172.16.11.0/24"
-  std::string gateway;
-  std::string dev;
-  std::string table;  // as a number; "254" when ip printed none (main)
-};
-
-// What `ip -j rule` and `ip -j route show table all` said; `unusable` says why not, if so.
-struct IpState {
-  std::vector<IpRule> rules;
-  std::vector<IpRoute> routes;
-  std::string unusable;
-};
-
 struct RuleMatch {
   std::string rule;   // "from 172.16.11.10", "oif p0n1"
   std::string table;  // as ip printed it
@@ -59,14 +38,18 @@ std::string table_id(const std::string& name) {
   return name;
 }
 
-IpState parse_ip(std::string_view rules_json, std::string_view routes_json) {
-  IpState ip;
+}  // namespace
+
+RoutingFacts parse_ip_json(std::string_view rules_json, std::string_view routes_json) {
+  RoutingFacts ip;
+  if (routes_json.empty()) ip.routes_unusable = "`ip -j route show table all` unavailable";
   if (rules_json.empty() || routes_json.empty()) {
     ip.unusable = "`ip -j rule` / `ip -j route show table all` unavailable";
     return ip;
   }
   const json rules = json::parse(rules_json, nullptr, /*allow_exceptions=*/false);
   const json routes = json::parse(routes_json, nullptr, /*allow_exceptions=*/false);
+  if (!routes.is_array()) ip.routes_unusable = "`ip -j route show table all` unavailable";
   if (!rules.is_array() || !routes.is_array()) {
     ip.unusable = "`ip -j rule` / `ip -j route show table all` output is not a JSON array";
     return ip;
@@ -84,12 +67,14 @@ IpState parse_ip(std::string_view rules_json, std::string_view routes_json) {
   return ip;
 }
 
+namespace {
+
 // "net1", or "net1 (netdev p0n1)" where the traffic leaves by another netdev.
 std::string named(const RailPort& p, const std::string& netdev) {
   return netdev == p.interface ? netdev : fmt::format("{} (netdev {})", p.interface, netdev);
 }
 
-std::vector<RuleMatch> matching_rules(const RailPort& p, const std::string& netdev, const IpState& ip) {
+std::vector<RuleMatch> matching_rules(const RailPort& p, const std::string& netdev, const RoutingFacts& ip) {
   const auto ip4 = first_ipv4(p);
   std::vector<RuleMatch> out;
   for (const IpRule& r : ip.rules) {
@@ -99,12 +84,12 @@ std::vector<RuleMatch> matching_rules(const RailPort& p, const std::string& netd
   return out;
 }
 
-bool routes_via(const IpState& ip, const std::string& table, const std::string& netdev) {
+bool routes_via(const RoutingFacts& ip, const std::string& table, const std::string& netdev) {
   return std::ranges::any_of(ip.routes,
                              [&](const IpRoute& r) { return r.dev == netdev && r.table == table_id(table); });
 }
 
-const IpRoute* default_via(const IpState& ip, const std::string& table, const std::string& netdev) {
+const IpRoute* default_via(const RoutingFacts& ip, const std::string& table, const std::string& netdev) {
   auto it = std::ranges::find_if(ip.routes, [&](const IpRoute& r) {
     return r.dst == "default" && r.dev == netdev && r.table == table_id(table);
   });
@@ -115,7 +100,7 @@ std::string default_text(const IpRoute& r) {
   return r.gateway.empty() ? "default dev " + r.dev : fmt::format("default via {} dev {}", r.gateway, r.dev);
 }
 
-CheckResult policy_result(const RailPort& p, const IpState& ip) {
+CheckResult policy_result(const RailPort& p, const RoutingFacts& ip) {
   constexpr const char* kName = "policy_routes";
   const std::string netdev = rail_netdev(p);
   const auto ip4 = first_ipv4(p);
@@ -155,7 +140,7 @@ struct GatewayOf {
   std::string why_not;
 };
 
-GatewayOf gateway_of(const RailPort& p, const std::string& netdev, const IpState& ip) {
+GatewayOf gateway_of(const RailPort& p, const std::string& netdev, const RoutingFacts& ip) {
   for (const RuleMatch& m : matching_rules(p, netdev, ip)) {
     const IpRoute* d = default_via(ip, m.table, netdev);
     if (d != nullptr && !d->gateway.empty()) {
@@ -177,7 +162,10 @@ std::string rail_netdev(const RailPort& port) {
 
 std::vector<CheckResult> check_policy_routes(const RailMap& map, std::string_view rules_json,
                                              std::string_view routes_json) {
-  const IpState ip = parse_ip(rules_json, routes_json);
+  return check_policy_routes(map, parse_ip_json(rules_json, routes_json));
+}
+
+std::vector<CheckResult> check_policy_routes(const RailMap& map, const RoutingFacts& ip) {
   std::vector<CheckResult> out;
   for (const RailPort& p : map.ports) {
     out.push_back(ip.unusable.empty() ? policy_result(p, ip)
@@ -187,9 +175,12 @@ std::vector<CheckResult> check_policy_routes(const RailMap& map, std::string_vie
 }
 
 CheckResult check_main_route(const RailMap& map, std::string_view routes_json) {
+  return check_main_route(map, parse_ip_json("[]", routes_json));
+}
+
+CheckResult check_main_route(const RailMap& map, const RoutingFacts& ip) {
   constexpr const char* kName = "main_route";
-  const IpState ip = parse_ip("[]", routes_json);
-  if (!ip.unusable.empty()) return make(kName, Verdict::kWaived, "", "`ip -j route show table all` unavailable");
+  if (!ip.routes_unusable.empty()) return make(kName, Verdict::kWaived, "", ip.routes_unusable);
   auto d = std::ranges::find_if(ip.routes, [](const IpRoute& r) { return r.dst == "default" && r.table == "254"; });
   if (d == ip.routes.end()) {
     return make(kName, Verdict::kWarn, "", "the main table has no default route: cluster traffic has no way out",
@@ -211,8 +202,12 @@ CheckResult check_main_route(const RailMap& map, std::string_view routes_json) {
 std::vector<CheckResult> check_gateway_reachable(const RailMap& map, std::string_view rules_json,
                                                  std::string_view routes_json, const GatewayProber& probe,
                                                  uint32_t timeout_ms) {
+  return check_gateway_reachable(map, parse_ip_json(rules_json, routes_json), probe, timeout_ms);
+}
+
+std::vector<CheckResult> check_gateway_reachable(const RailMap& map, const RoutingFacts& ip,
+                                                 const GatewayProber& probe, uint32_t timeout_ms) {
   constexpr const char* kName = "gateway_reachable";
-  const IpState ip = parse_ip(rules_json, routes_json);
   std::vector<CheckResult> out;
   for (const RailPort& p : map.ports) {
     if (!ip.unusable.empty()) {

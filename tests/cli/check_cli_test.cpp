@@ -66,6 +66,11 @@ TEST(CheckCli, JsonHasEveryCheckAndFailsWithoutPeermem) {
     EXPECT_EQ(find(checks, "port_active", ifc)->at("verdict"), "pass");
     EXPECT_EQ(find(checks, "interface_addressing", ifc)->at("verdict"), "pass");
     EXPECT_EQ(find(checks, "gpudirect_ready", ifc)->at("verdict"), "pass");
+    // Offline, from hwloc's link speeds: every rail NIC and every GPU at its switch's speed.
+    EXPECT_EQ(find(checks, "pcie_link", ifc)->at("verdict"), "pass");
+    const std::string gpu = "GPU" + std::to_string(k - 1);
+    EXPECT_EQ(find(checks, "pcie_link", gpu)->at("verdict"), "pass");
+    EXPECT_EQ(find(checks, "rail_per_gpu", gpu)->at("verdict"), "pass");
   }
   int total = 0;
   for (const auto& [verdict, n] : doc.at("summary").items()) total += n.get<int>();
@@ -80,7 +85,8 @@ TEST(CheckCli, TableHasHeaderFixAndSummary) {
   EXPECT_TRUE(r.out.starts_with("CHECK ")) << r.out;
   EXPECT_NE(r.out.find("REASON / FIX"), std::string::npos);
   EXPECT_NE(r.out.find("fix: modprobe nvidia_peermem"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("\n47 checks: "), std::string::npos) << r.out;
+  // 47 before the PCIe links (8 rails + 8 GPUs) and rail_per_gpu (8 GPUs) were added.
+  EXPECT_NE(r.out.find("\n71 checks: "), std::string::npos) << r.out;
 }
 
 TEST(CheckCli, InfinibandOptionsOverTheIbKubernetesFixture) {
@@ -115,6 +121,10 @@ TEST(CheckCli, BadOptionsExitTwo) {
   auto help = run_command(kBin + " check --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("railcheck.check/v1"), std::string::npos);
+  // The help lists every row of the checks' table.
+  for (const char* name : {"rdma_netns_mode", "ib_pkey_table", "gpudirect_ready", "pcie_link", "rail_per_gpu"}) {
+    EXPECT_NE(help.out.find(std::string("\n  ") + name + " "), std::string::npos) << name << "\n" << help.out;
+  }
 }
 
 }  // namespace

@@ -131,6 +131,43 @@ TEST(TopoCli, BadOptionsAreUsageErrors) {
   EXPECT_NE(xml.err.find("/no/such/file.xml"), std::string::npos) << xml.err;
 }
 
+// The node view without a pod: the hwloc XML alone (and an empty sysfs, so no rail of this machine
+// shows up): every RDMA NIC with its nearest GPU and role, the GPU x NIC matrix.
+TEST(TopoCli, NodeViewFromTheHwlocXmlAlone) {
+  const std::string empty = ::testing::TempDir() + "railcheck_topo_node_" + std::to_string(::getpid());
+  std::filesystem::create_directories(empty);
+  const std::string base = kBin + " topo --sysfs-root " + shell_quote(empty) + " --hwloc-xml " +
+                           shell_quote(kFixtures + "/hwloc/hgx-degraded.xml");
+  auto json_run = run_command(base + " --format json");
+  auto table_run = run_command(base);
+  auto live_sys = run_command(kBin + " topo --hwloc-xml " + shell_quote(kFixtures + "/hwloc/hgx-h100-8gpu.xml"));
+  std::filesystem::remove_all(empty);
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
+  const auto doc = nlohmann::json::parse(json_run.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << json_run.out;
+  EXPECT_TRUE(doc.at("ports").empty());
+  const auto& node = doc.at("node");
+  ASSERT_EQ(node.at("nics").size(), 3u);
+  EXPECT_EQ(node.at("nics")[0].at("name"), "mlx5_0");
+  EXPECT_EQ(node.at("nics")[0].at("nearest_gpu").at("class"), "PIX");
+  EXPECT_EQ(node.at("nics")[0].at("pcie_link").at("current").at("gbytes_per_s"), 15.754);
+  EXPECT_EQ(node.at("nics")[1].at("rail"), false);
+  EXPECT_EQ(node.at("matrix").at("nics"), nlohmann::json::array({"mlx5_0", "mlx5_2", "mlx5_1"}));
+  EXPECT_EQ(node.at("matrix").at("gpus")[2].at("classes"), nlohmann::json::array({"NODE", "NODE", "PIX"}));
+  EXPECT_TRUE(node.at("matrix").at("gpus")[2].at("own_rail").is_null());  // GPU2 shares mlx5_1
+  EXPECT_EQ(node.at("matrix").at("gpus")[3].at("classes"), nlohmann::json::array({"SYS", "SYS", "SYS"}));
+  ASSERT_EQ(table_run.exit_code, 0) << table_run.err;
+  EXPECT_NE(table_run.out.find("\nnode NICs:\nNIC     PCI           NUMA  VFS  PCIE       NEAREST-GPU  CLASS  ROLE\n"),
+            std::string::npos)
+      << table_run.out;
+  EXPECT_NE(table_run.out.find("\nGPU x NIC  mlx5_0  mlx5_2  mlx5_1\nGPU0       PIX     NODE    NODE\n"),
+            std::string::npos)
+      << table_run.out;
+  // This machine's own /sys beside another machine's tree: its devices are not borrowed.
+  ASSERT_EQ(live_sys.exit_code, 0) << live_sys.err;
+  EXPECT_NE(live_sys.out.find("node NICs:"), std::string::npos) << live_sys.out;
+}
+
 TEST(TopoCli, HelpTeachesClassesAndSources) {
   auto r = run_command(kBin + " topo --help");
   ASSERT_EQ(r.exit_code, 0) << r.err;

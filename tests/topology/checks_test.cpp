@@ -32,10 +32,7 @@ constexpr const char* kProprietary =
 RailMap hgx() { return map_of("hgx-roce", "hgx-h100-8gpu.xml"); }
 
 const CheckResult* find(const std::vector<CheckResult>& results, const std::string& subject) {
-  for (const CheckResult& r : results) {
-    if (r.subject == subject) return &r;
-  }
-  return nullptr;
+  return find_subject(results, subject);
 }
 
 // --- a. rdma_netns_mode ---

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "topology/checks.hpp"
 #include "topology/rail_map.hpp"
 
 namespace railcheck::topology::testing {
@@ -34,7 +36,8 @@ inline RailMapInputs inputs_for(const std::string& shape, const std::string& hwl
   return RailMapInputs{.podinfo_dir = shape_dir(shape) + "/podinfo",
                        .sysfs_root = shape_dir(shape) + "/sys",
                        .hwloc_xml = kFixtures + "/hwloc/" + hwloc,
-                       .env = shape_env(shape)};
+                       .env = shape_env(shape),
+                       .non_rail_nics = {}};
 }
 
 // The map of `in`; a failure to build it fails the test (and an empty map comes back).
@@ -42,6 +45,14 @@ inline RailMap build_ok(const RailMapInputs& in) {
   auto map = build_rail_map(in);
   EXPECT_TRUE(map.has_value()) << map.error().message();
   return map ? std::move(*map) : RailMap{};
+}
+
+// The first result about `subject` ("net1", "GPU0", "" for a pod-wide one); nullptr when none.
+inline const CheckResult* find_subject(const std::vector<CheckResult>& results, const std::string& subject) {
+  for (const CheckResult& r : results) {
+    if (r.subject == subject) return &r;
+  }
+  return nullptr;
 }
 
 // A folder under the temp dir, removed at the end of the test.

@@ -49,7 +49,7 @@ int fuzz_one_input(const uint8_t* data, size_t size, const FuzzEnv& env, std::st
       out.write(text.data(), static_cast<std::streamsize>(text.size()));
     }
     RailMapInputs in{.podinfo_dir = env.podinfo_dir, .sysfs_root = env.sysfs_root, .hwloc_xml = std::nullopt,
-                     .env = {}};
+                     .env = {}, .non_rail_nics = {}};
     auto map = build_rail_map(in);
     expect_named(map, "build_rail_map", false, bad, problem);
     if (map) {
