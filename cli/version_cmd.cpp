@@ -7,6 +7,7 @@
 #include "cli/command.hpp"
 #include "common/build_info.hpp"
 #include "gpudirect/cuda_driver.hpp"
+#include "gpudirect/cuda_probe.hpp"
 #include "gpudirect/preflight.hpp"
 
 namespace railcheck::cli {
@@ -18,17 +19,12 @@ std::string_view yes_no(std::optional<bool> v) { return !v ? "unknown" : (*v ? "
 void print_cuda_here() {
   std::cout << fmt::format("cuda:       built in (driver API loaded at run time from {}; drivers from {}, R525)\n",
                            gpudirect::CudaDriver::kLibrary, gpudirect::cuda_version_text(gpudirect::cu::kMinDriverVersion));
-  auto driver = gpudirect::cuda_driver();
-  if (!driver) {
-    std::cout << fmt::format("cuda here:  unusable: {}\n", driver.error().message());
+  // The reason, with its fix, when there is no usable driver or no GPU (it names the version seen).
+  if (auto cuda = gpudirect::probe_cuda(); !cuda) {
+    std::cout << fmt::format("cuda here:  unusable: {}\n", cuda.error().message());
     return;
   }
   const gpudirect::GpuDirectPreflight pre = gpudirect::gpudirect_preflight();
-  if (!pre.driver_present()) {
-    std::cout << fmt::format("cuda here:  driver {} ({}), unusable: {}\n", pre.driver_version,
-                             gpudirect::cuda_version_text(pre.driver_version), pre.driver_error);
-    return;
-  }
   std::cout << fmt::format("cuda here:  driver {}, {} GPU(s) ({}; dma-buf export {}; peer memory module {})\n",
                            pre.driver_version, pre.gpus.size(), gpudirect::cuda_version_text(pre.driver_version),
                            pre.dmabuf_export ? "in the driver" : "not in the driver",

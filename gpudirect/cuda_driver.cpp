@@ -45,13 +45,17 @@ class Resolver {
     }
     slot = nullptr;
     const std::string what =
-        fmt::format("{} has no {} at CUDA {}'s ABI (cuGetProcAddress: {}, {})", driver_.version_text(), Entry::kName,
+        fmt::format("{} has no {} at {}'s ABI (cuGetProcAddress: {}, {})", driver_.version_text(), Entry::kName,
                     cuda_version_text(Entry::kVersion), query_text(query), static_cast<int>(rc));
     if (!required) {
       spdlog::debug("{}", what);
       return {};
     }
-    return fail(Errc::kUnsupported, what, kOldDriverHint);
+    return fail(Errc::kUnsupported, what,
+                query == cu::ProcAddressQuery::kVersionNotSufficient
+                    ? kOldDriverHint
+                    : "every driver from CUDA 12.0 has it: is libcuda.so.1 the NVIDIA driver's own (not the toolkit's "
+                      "stub or a compat library)?");
   }
 
  private:

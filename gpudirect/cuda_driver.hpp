@@ -48,6 +48,9 @@ struct DriverEntryPoints {
 // "CUDA 12.4" for cuDriverGetVersion's 12040.
 std::string cuda_version_text(int version);
 
+// One loaded libcuda.so.1: its dlopen handle (owned, closed on destruction), its version, its
+// entry points and what cuInit said. Objects made from it (PrimaryContext, CudaAllocation)
+// borrow it: keep it in place while they live.
 class CudaDriver {
  public:
   static constexpr const char* kLibrary = "libcuda.so.1";

@@ -14,12 +14,14 @@ namespace railcheck::gpudirect {
 
 class CudaDriver;
 
+// A GPU as CUDA numbers it in this pod.
 struct GpuInfo {
   int index = 0;           // CUDA ordinal
   std::string name;        // "NVIDIA H100 80GB HBM3"
   std::string pci_bus_id;  // "0000:18:00.0"
 };
 
+// What the driver says: its version and the GPUs it sees.
 struct CudaStatus {
   int driver_version = 0;  // cuDriverGetVersion, e.g. 12040
   std::vector<GpuInfo> gpus;

@@ -93,6 +93,7 @@ TEST_F(FakeCuda, AMissingEntryPointIsWaivedNamingIt) {
   EXPECT_EQ(d.error().code, Errc::kUnsupported);
   EXPECT_EQ(d.error().what,
             "the CUDA 12.8 driver (12080) has no cuMemAlloc at CUDA 3.2's ABI (cuGetProcAddress: symbol not found, 500)");
+  EXPECT_NE(d.error().hint.find("not the toolkit's stub"), std::string::npos) << d.error().hint;
 }
 
 TEST_F(FakeCuda, NoGpuInThePodIsWaivedNamingTheChartsResources) {
