@@ -192,8 +192,8 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
     sub.add_option("-t,--tx-depth", o.tx_depth, "Outstanding sends per QP")->default_val(128);
     sub.add_flag("-b,--bidir", o.bidir, "Both sides send at once; the figures are the sum of both directions");
     sub.add_flag("--verify", o.verify,
-                 "Check the data in GPU memory too: a kernel fills the pattern, another checks it on arrival "
-                 "(host memory is always checked)");
+                 "Check the data in GPU memory too: the pattern is copied in, what arrived is copied out and "
+                 "compared (host memory is always checked)");
   }
   sub.add_option("--mem", o.mem,
                  fmt::format("This side's buffer: {} (cuda: the GPU nearest the NIC, or the one named by CUDA "
