@@ -1,6 +1,8 @@
 # Every third-party dependency, found the target way. Debian 12 packages:
 # libibverbs-dev librdmacm-dev libhwloc-dev libmnl-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-# libcpp-httplib-dev libgtest-dev libbenchmark-dev; CUDA (optional) from /usr/local/cuda.
+# libcpp-httplib-dev libgtest-dev libbenchmark-dev. No CUDA: the driver API is loaded at run time
+# (gpudirect/cuda_driver.hpp); tests/gpudirect checks its declarations against /usr/local/cuda's
+# cuda.h when a toolkit is there.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(IBVERBS REQUIRED IMPORTED_TARGET libibverbs)
 pkg_check_modules(RDMACM REQUIRED IMPORTED_TARGET librdmacm)
@@ -18,40 +20,4 @@ if(RAILCHECK_BUILD_TESTS)
 endif()
 if(RAILCHECK_BUILD_BENCH)
   find_package(benchmark REQUIRED CONFIG)
-endif()
-
-# CUDA: only the runtime API is linked (statically, so one binary runs on nodes without
-# CUDA); driver calls go through cudaGetDriverEntryPointByVersion at run time.
-set(RAILCHECK_HAVE_CUDA OFF)
-if(NOT RAILCHECK_CUDA STREQUAL "OFF")
-  if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
-    set(CUDAToolkit_ROOT /usr/local/cuda)
-  endif()
-  if(RAILCHECK_CUDA STREQUAL "ON")
-    find_package(CUDAToolkit REQUIRED)
-  else()
-    find_package(CUDAToolkit QUIET)
-  endif()
-  # nvcc compiles the data-check kernels (gpudirect/pattern_kernels.cu).
-  if(CUDAToolkit_FOUND AND NOT CMAKE_CUDA_COMPILER AND CUDAToolkit_NVCC_EXECUTABLE)
-    set(CMAKE_CUDA_COMPILER "${CUDAToolkit_NVCC_EXECUTABLE}")
-  endif()
-  if(CUDAToolkit_FOUND)
-    include(CheckLanguage)
-    check_language(CUDA)
-  endif()
-  if(CUDAToolkit_FOUND AND CMAKE_CUDA_COMPILER)
-    enable_language(CUDA)
-    set(RAILCHECK_HAVE_CUDA ON)
-  elseif(RAILCHECK_CUDA STREQUAL "ON")
-    message(FATAL_ERROR "RAILCHECK_CUDA=ON: the CUDA toolkit was found but not nvcc")
-  endif()
-endif()
-# Turing .. Hopper as machine code, Hopper as PTX too (newer GPUs JIT it).
-set(RAILCHECK_CUDA_ARCHITECTURES "75-real;80-real;90" CACHE STRING "CUDA architectures of the data-check kernels")
-if(RAILCHECK_HAVE_CUDA)
-  message(STATUS "railcheck: CUDA ${CUDAToolkit_VERSION} found: GPU memory kinds are built in")
-else()
-  message(STATUS "railcheck: CUDA toolkit not used (RAILCHECK_CUDA=${RAILCHECK_CUDA}): "
-                 "GPU tests will be reported as waived")
 endif()

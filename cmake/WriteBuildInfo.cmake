@@ -1,15 +1,10 @@
 # Run with cmake -P at build time: writes OUTPUT (a .cpp defining railcheck::build_info())
-# with the version, the git commit and the optional parts built in.
+# with the version, the git commit, the build type and whether sanitizers are in.
 execute_process(COMMAND git -C "${SOURCE_DIR}" describe --always --dirty --abbrev=12
                 OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE
                 ERROR_QUIET RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0 OR commit STREQUAL "")
   set(commit "unknown")
-endif()
-if(HAVE_CUDA)
-  set(cuda "true")
-else()
-  set(cuda "false")
 endif()
 if(SANITIZE)
   set(sanitize "true")
@@ -26,8 +21,6 @@ const BuildInfo& build_info() noexcept {
       .version = \"${VERSION}\",
       .git_commit = \"${commit}\",
       .build_type = \"${BUILD_TYPE}\",
-      .cuda_built_in = ${cuda},
-      .cuda_toolkit_version = \"${CUDA_VERSION}\",
       .sanitizers = ${sanitize},
   };
   return info;

@@ -1,7 +1,7 @@
 #pragma once
-// What this binary is: its version, the commit it was built from, and which optional parts
-// were compiled in. Generated at build time (cmake/WriteBuildInfo.cmake), so `railcheck
-// version` always names the commit that was actually built.
+// What this binary is: its version, the commit it was built from, its build type. Generated at
+// build time (cmake/WriteBuildInfo.cmake), so `railcheck version` always names the commit that
+// was actually built. (GPUDirect is in every build: the CUDA driver is loaded at run time.)
 
 #include <string_view>
 
@@ -11,8 +11,6 @@ struct BuildInfo {
   std::string_view version;
   std::string_view git_commit;  // `git describe --always --dirty`, or "unknown"
   std::string_view build_type;
-  bool cuda_built_in;
-  std::string_view cuda_toolkit_version;  // empty when CUDA is not built in
   bool sanitizers;
 };
 

@@ -1,55 +1,46 @@
 #include "gpudirect/cuda_probe.hpp"
 
-#if RAILCHECK_HAVE_CUDA
-#include <cuda_runtime_api.h>
+#include <fmt/format.h>
 
 #include <array>
-#endif
+
+#include "gpudirect/cuda_driver.hpp"
 
 namespace railcheck::gpudirect {
 
-#if RAILCHECK_HAVE_CUDA
-
-namespace {
-std::string cuda_error(const char* call, cudaError_t err) {
-  return std::string(call) + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
-}
-}  // namespace
-
 Result<CudaStatus> probe_cuda() {
-  CudaStatus status;
-  cudaRuntimeGetVersion(&status.runtime_version);
-  if (cudaError_t err = cudaDriverGetVersion(&status.driver_version); err != cudaSuccess) {
-    return fail(Errc::kUnsupported, cuda_error("cudaDriverGetVersion", err));
+  auto driver = cuda_driver();
+  if (!driver) return std::unexpected(driver.error());
+  return probe_cuda(**driver);
+}
+
+Result<CudaStatus> probe_cuda(const CudaDriver& driver) {
+  CudaStatus status{.driver_version = driver.version(), .gpus = {}};
+  auto count = driver.device_count();
+  if (!count) return std::unexpected(count.error());
+  if (*count == 0) {
+    return fail(Errc::kUnsupported, fmt::format("no GPU visible to CUDA ({})", driver.version_text()),
+                "request nvidia.com/gpu in the chart's resources (resources.limits) so that a GPU is allocated to the "
+                "pod; check CUDA_VISIBLE_DEVICES");
   }
-  if (status.driver_version == 0) {
-    return fail(Errc::kUnsupported, "no CUDA driver: cudaErrorInsufficientDriver",
-                "GPU tests need the NVIDIA driver on the node and the GPU allocated to this pod");
-  }
-  int count = 0;
-  if (cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess) {
-    return fail(Errc::kUnsupported, cuda_error("cudaGetDeviceCount", err),
-                "is a GPU allocated to this pod (nvidia.com/gpu resource)?");
-  }
-  for (int i = 0; i < count; ++i) {
-    cudaDeviceProp prop{};
-    if (cudaError_t err = cudaGetDeviceProperties(&prop, i); err != cudaSuccess) {
-      return fail(Errc::kUnsupported, cuda_error("cudaGetDeviceProperties", err));
-    }
+  for (int i = 0; i < *count; ++i) {
+    auto dev = driver.device(i);
+    if (!dev) return std::unexpected(dev.error());
+    std::array<char, 256> name{};
     std::array<char, 32> bus{};
-    cudaDeviceGetPCIBusId(bus.data(), static_cast<int>(bus.size()), i);
-    status.gpus.push_back(GpuInfo{.index = i, .name = prop.name, .pci_bus_id = bus.data()});
+    if (cu::Status rc = driver.fn().device_get_name(name.data(), static_cast<int>(name.size()), *dev);
+        rc != cu::Status::kSuccess) {
+      return fail(Errc::kSystem, driver.error_text(fmt::format("cuDeviceGetName(GPU {})", i), rc));
+    }
+    if (cu::Status rc = driver.fn().device_get_pci_bus_id(bus.data(), static_cast<int>(bus.size()), *dev);
+        rc != cu::Status::kSuccess) {
+      return fail(Errc::kSystem, driver.error_text(fmt::format("cuDeviceGetPCIBusId(GPU {})", i), rc));
+    }
+    name.back() = '\0';
+    bus.back() = '\0';
+    status.gpus.push_back(GpuInfo{.index = i, .name = name.data(), .pci_bus_id = bus.data()});
   }
   return status;
 }
-
-#else
-
-Result<CudaStatus> probe_cuda() {
-  return fail(Errc::kUnsupported, "railcheck was built without CUDA",
-              "rebuild with the CUDA toolkit installed (-DRAILCHECK_CUDA=ON) to test GPU memory");
-}
-
-#endif
 
 }  // namespace railcheck::gpudirect

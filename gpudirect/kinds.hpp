@@ -21,6 +21,6 @@ struct MemoryKind {
 };
 
 extern const MemoryKind kHostKind;  // host_memory.cpp
-extern const MemoryKind kCudaKind;  // cuda_memory.cpp
+extern const MemoryKind kCudaKind;  // cuda_kind.cpp
 
 }  // namespace railcheck::gpudirect

@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "gpudirect/cuda_driver.hpp"
 #include "gpudirect/cuda_probe.hpp"
 #include "topology/pcie.hpp"
-#if RAILCHECK_HAVE_CUDA
-#include "gpudirect/cuda_driver.hpp"
-#endif
 
 namespace railcheck::gpudirect {
 
@@ -25,24 +23,29 @@ std::string loaded_peermem_module(const std::string& sysfs_root) {
 
 GpuDirectPreflight gpudirect_preflight(const std::string& sysfs_root) {
   GpuDirectPreflight pre;
-  pre.cuda_built_in = RAILCHECK_HAVE_CUDA != 0;
   pre.peermem_module = loaded_peermem_module(sysfs_root);
-  auto cuda = probe_cuda();
+  auto driver = cuda_driver();
+  if (!driver) {
+    pre.driver_error = driver.error().what;
+    return pre;
+  }
+  pre.driver_version = (*driver)->version();
+  pre.dmabuf_export = (*driver)->fn().mem_get_handle_for_address_range != nullptr;
+  auto cuda = probe_cuda(**driver);
   if (!cuda) {
     pre.driver_error = cuda.error().what;
     return pre;
   }
-  pre.driver_version = cuda->driver_version;
   for (const GpuInfo& g : cuda->gpus) {
     GpuPreflight gpu{.ordinal = g.index, .name = g.name, .pci_bus_id = g.pci_bus_id, .dmabuf_supported = std::nullopt,
                      .gpudirect_rdma_supported = std::nullopt};
     if (auto bus = topology::normalize_bus_id(g.pci_bus_id)) gpu.pci_bus_id = *bus;
-#if RAILCHECK_HAVE_CUDA
-    if (auto v = device_attribute(g.index, CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED)) gpu.dmabuf_supported = *v != 0;
-    if (auto v = device_attribute(g.index, CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_SUPPORTED)) {
-      gpu.gpudirect_rdma_supported = *v != 0;
-    }
-#endif
+    auto flag = [&](cu::DeviceAttribute a) -> std::optional<bool> {
+      auto v = (*driver)->attribute(g.index, a);
+      return v ? std::optional<bool>(*v != 0) : std::nullopt;
+    };
+    gpu.dmabuf_supported = pre.dmabuf_export ? flag(cu::DeviceAttribute::kDmaBufSupported) : std::optional<bool>(false);
+    gpu.gpudirect_rdma_supported = flag(cu::DeviceAttribute::kGpuDirectRdmaSupported);
     pre.gpus.push_back(std::move(gpu));
   }
   return pre;

@@ -1,6 +1,6 @@
 #pragma once
-// GPUDirect RDMA readiness of this node, as plain facts: is CUDA built in, is a driver
-// present, which GPUs CUDA sees and whether each can export dma-buf, and whether a peer-memory
+// GPUDirect RDMA readiness of this node, as plain facts: is a CUDA driver present (libcuda.so.1,
+// loaded at run time) and how new, which GPUs CUDA sees and whether each can export dma-buf, and whether a peer-memory
 // module (nvidia_peermem, or the older nv_peer_mem) is loaded. `railcheck check`'s
 // gpudirect_ready check and the `cuda` memory kind read the same facts; nothing here fails,
 // a missing piece is a field saying so.
@@ -20,9 +20,12 @@ struct GpuPreflight {
 };
 
 struct GpuDirectPreflight {
-  bool cuda_built_in = false;
-  std::string driver_error;  // empty: a driver answered; else why not ("no CUDA driver: ...")
-  int driver_version = 0;    // e.g. 13000
+  // Always true: the driver API is loaded at run time, so every build has GPUDirect. Kept for
+  // callers that still ask.
+  bool cuda_built_in = true;
+  std::string driver_error;  // empty: a driver answered and sees GPUs; else why not ("no CUDA driver: ...")
+  int driver_version = 0;    // cuDriverGetVersion, e.g. 12040; 0: no driver loaded
+  bool dmabuf_export = false;  // the driver has cuMemGetHandleForAddressRange
   std::vector<GpuPreflight> gpus;
   std::string peermem_module;  // the loaded peer-memory module; empty: none
 
