@@ -36,14 +36,16 @@ ok "image $ref, $((size >> 20)) MiB"
 run "$ref"
 line=$(grep -iE '^(cuda|gpudirect)[^:]*: ' "$tmp/out" | head -n 1 || true)
 if [ "$(cat "$tmp/rc")" = 0 ] && grep -q '^railcheck ' "$tmp/out" && [[ $line =~ (not built in|built in) ]]; then
-  ok "railcheck version (the default command) runs: $(head -n 1 "$tmp/out"); ${line//  / }"
+  ok "railcheck version (the default command) runs: $(head -n 1 "$tmp/out"); $(tr -s ' ' <<<"$line")"
 else
   not_ok "railcheck version runs and says whether GPUDirect is built in" "exit $(cat "$tmp/rc")" "$(cat "$tmp/out" "$tmp/err")"
 fi
 
 run "$ref" devices
 rc=$(cat "$tmp/rc")
-if [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && [ ! -s "$tmp/out" ] && grep -q 'no RDMA device' "$tmp/err"; then
+# (Here the kernel has no RDMA at all, so the reason is libibverbs' ENOSYS; on a node whose
+# driver is loaded but gives the pod no device, "no RDMA device is visible".)
+if [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && [ ! -s "$tmp/out" ] && grep -q '^railcheck devices: ' "$tmp/err"; then
   ok "railcheck devices without an RDMA device: exit 1, one line: $(cat "$tmp/err")"
 else
   not_ok "railcheck devices without an RDMA device: exit 1 and one line on stderr" "exit $rc" \

@@ -66,8 +66,7 @@ net_up() {
   ip -n "$id-node" link set lo up
   local i ns ip
   for i in $(seq 0 $((nodes - 1))) c; do
-    ns=$id-p$i ip=$(pod_ip "$i")
-    [ "$i" != c ] || ns=$id-c ip=$coord_ip
+    if [ "$i" = c ]; then ns=$id-c ip=$coord_ip; else ns=$id-p$i ip=$(pod_ip "$i"); fi
     ip netns add "$ns"
     ip -n "$id-node" link add "v$i" type veth peer name eth0 netns "$ns"
     ip -n "$id-node" link set "v$i" master br0 up
