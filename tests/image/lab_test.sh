@@ -17,7 +17,7 @@ esac
 pods=4 rails=2 tests=(write_lat write_bw)
 base=${IMAGE_TEST_DIR:-$repo/.lab}
 mkdir -p "$base"
-cd "$base"   # lab/demo puts the export and the plan in ./.lab, the guest shares this folder
+cd "$repo"   # lab/demo puts the export and the plan in ./.lab (git-ignored), shared with the guest
 out=$(mktemp -d "$base/image-lab.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 rc=0

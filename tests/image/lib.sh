@@ -80,7 +80,7 @@ check_process() {
       not_ok "$label: read-only root file system" "/ mounted ${rootmnt:-?}"
   fi
   if [ -n "$root" ]; then
-    got=$(readlink "/proc/$pid/root")
-    [ "$got" = "$root" ] && ok "$label: runs in the image's root ($root)" || not_ok "$label: runs in $root" "root $got"
+    [ "/proc/$pid/root" -ef "$root" ] && ok "$label: runs in the image's root ($root)" ||
+      not_ok "$label: runs in $root" "root $(readlink "/proc/$pid/root")"
   fi
 }
