@@ -5,16 +5,19 @@
 #   labtool  lab/run's own behaviour (exit codes, timeouts, no stray qemu);
 #   labnodes tests between two lab guests ("nodes"): rdma_cm;
 #   chart    the Helm chart with helm 3 and 4, and the Dockerfile (tools fetched from npm
-#            by scripts/install-chart-tools into a cache outside the tree).
-# Usage: ./test.sh [unit|lab|labtool|labnodes|chart ...]   (default: all five)
+#            by scripts/install-chart-tools into a cache outside the tree);
+#   image    the image built from the Dockerfile with podman (scripts/image, cached outside
+#            the tree), its binary run, the chart's pods run from it with podman, and the lab
+#            cluster run from its root file system (lab/demo --image).
+# Usage: ./test.sh [unit|lab|labtool|labnodes|chart|image ...]   (default: all six)
 # Env: RAILCHECK_PRESET (ci, or dev/asan), RAILCHECK_JOBS (build parallelism).
 set -uo pipefail
 cd "$(dirname "$0")"
 preset=${RAILCHECK_PRESET:-ci}
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool labnodes chart)
+[ ${#stages[@]} -gt 0 ] || stages=(unit lab labtool labnodes chart image)
 for s in "${stages[@]}"; do
-  case $s in unit|lab|labtool|labnodes|chart) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool, labnodes, chart)" >&2; exit 2 ;; esac
+  case $s in unit|lab|labtool|labnodes|chart|image) ;; *) echo "test.sh: unknown stage '$s' (unit, lab, labtool, labnodes, chart, image)" >&2; exit 2 ;; esac
 done
 
 scripts/install-deps || exit 1
@@ -50,6 +53,13 @@ chart_stage() {  # the chart tests need helm 3, helm 4 and node modules first
     ctest --test-dir "$build" -L '^chart$' --output-on-failure --no-tests=error
 }
 
+image_stage() {  # the image tests need podman (install-deps), the chart tools and the image
+  local t0=$SECONDS
+  scripts/install-chart-tools && scripts/image build >/dev/null &&
+    echo "image: built or found in the cache in $((SECONDS - t0)) s" &&
+    ctest --test-dir "$build" -L '^image$' --output-on-failure --no-tests=error
+}
+
 for s in "${stages[@]}"; do
   case $s in
     unit) run_stage unit ctest --preset "$preset" ;;
@@ -58,6 +68,7 @@ for s in "${stages[@]}"; do
     labtool|labnodes) run_stage "$s" env RAILCHECK_BIN_DIR="$PWD/$build/bin" \
                ctest --test-dir "$build" -L "^$s\$" --output-on-failure --no-tests=error ;;
     chart) run_stage chart chart_stage ;;
+    image) run_stage image image_stage ;;
   esac
 done
 
