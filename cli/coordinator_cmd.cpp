@@ -117,12 +117,15 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
   }
   std::cout << fmt::format("report: {}\n", fmt::join(finished->written, ", "));
   if (!finished->left_out.empty()) {
-    std::vector<std::string_view> names;
-    for (reports::Format f : finished->left_out) names.push_back(reports::file_name(f));
+    std::string names;
+    for (size_t i = 0; i < finished->left_out.size(); ++i) {
+      names += i == 0 ? "" : (i + 1 == finished->left_out.size() ? " and " : ", ");
+      names += reports::file_name(finished->left_out[i]);
+    }
     std::cout << fmt::format(
-        "{} records, more than --keep-records {}: {} not written (they need every record in memory); "
+        "{} records, more than --keep-records {}: {} {} not written (they need every record in memory); "
         "`railcheck report {}/results.json --format junit,html,prometheus -o DIR` renders them where memory allows\n",
-        run->table.size(), o.keep_records, fmt::join(names, ", "), o.output_dir);
+        run->table.size(), o.keep_records, names, finished->left_out.size() == 1 ? "is" : "are", o.output_dir);
   }
   return finished->outcome.failed() ? kExitFailed : kExitOk;
 }
