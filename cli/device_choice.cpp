@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "topology/ib_checks.hpp"
 #include "topology/network_status.hpp"
 #include "topology/podinfo.hpp"
 #include "verbs/device.hpp"
@@ -14,13 +15,26 @@ namespace {
 
 bool is_ipv4(const std::string& s) { return s.find(':') == std::string::npos && std::ranges::count(s, '.') == 3; }
 
-// The RoCEv2 GID entries (device, port, IPv4, netdev) of every device this process sees.
+// The rail address a GID carries: IPv4-mapped as the IPv4 address, a global IPv6 one as it is,
+// a link-local one not at all.
+std::string gid_address(const std::string& gid) {
+  if (gid.starts_with("::ffff:") && gid.find('.') != std::string::npos) return gid.substr(7);
+  if (gid.starts_with("fe80:") || gid == "::") return {};
+  return gid;
+}
+
+// The RoCEv2 GID entries (device, port, IP, netdev) of every device this process sees.
 struct RoceAddress {
   std::string device;
   uint32_t port;
-  std::string ipv4;
+  std::string ip;
   std::string netdev;
 };
+
+verbs::DeviceSpec spec_of(const DeviceChoice& c, std::string device, uint32_t port, std::string ip) {
+  return verbs::DeviceSpec{.device = std::move(device), .port = static_cast<uint8_t>(port), .gid_index = c.gid_index,
+                           .ip = std::move(ip), .pkey = c.pkey};
+}
 
 Result<std::vector<RoceAddress>> roce_addresses() {
   auto devices = verbs::list_devices();
@@ -29,8 +43,9 @@ Result<std::vector<RoceAddress>> roce_addresses() {
   for (const auto& d : *devices) {
     for (const auto& p : d.ports) {
       for (const auto& g : p.gids) {
-        if (g.type != verbs::GidType::kRoceV2 || !g.gid.starts_with("::ffff:")) continue;
-        out.push_back({d.name, p.port, g.gid.substr(7), g.netdev});
+        const std::string ip = gid_address(g.gid);
+        if (g.type != verbs::GidType::kRoceV2 || ip.empty()) continue;
+        out.push_back({d.name, p.port, ip, g.netdev});
       }
     }
   }
@@ -48,14 +63,12 @@ Result<verbs::DeviceSpec> by_netdev(const DeviceChoice& c, const std::string& ne
   if (!addrs) return std::unexpected(addrs.error());
   auto it = std::ranges::find(*addrs, netdev, &RoceAddress::netdev);
   if (it != addrs->end()) {
-    return verbs::DeviceSpec{.device = it->device, .port = static_cast<uint8_t>(it->port), .gid_index = c.gid_index,
-                             .ipv4 = it->ipv4};
+    return spec_of(c, it->device, it->port, it->ip);
   }
   // InfiniBand (IPoIB) netdevs carry no RoCE GID: follow sysfs from the netdev to its device.
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/sys/class/net/" + netdev + "/device/infiniband", ec)) {
-    return verbs::DeviceSpec{.device = e.path().filename(), .port = static_cast<uint8_t>(c.port), .gid_index = c.gid_index,
-                             .ipv4 = {}};
+    return spec_of(c, e.path().filename(), static_cast<uint32_t>(c.port), {});
   }
   return fail(Errc::kNotFound, fmt::format("no RDMA device on netdev {}", netdev),
               fmt::format("netdevs with an RDMA device here: {}", list_of(*addrs, &RoceAddress::netdev)));
@@ -78,14 +91,13 @@ Result<verbs::DeviceSpec> by_rail(const DeviceChoice& c) {
       seen += (seen.empty() ? "" : ", ") + st.interface;
       continue;
     }
-    std::string ipv4;
-    for (const auto& ip : st.ips) {
-      if (is_ipv4(ip)) ipv4 = ip;
+    // The rail's IPv4 address, else its first IPv6 one.
+    std::string ip;
+    for (const auto& a : st.ips) {
+      if (is_ipv4(a)) ip = a;
     }
-    if (st.pci && !st.pci->rdma_device.empty()) {
-      return verbs::DeviceSpec{.device = st.pci->rdma_device, .port = static_cast<uint8_t>(c.port),
-                               .gid_index = c.gid_index, .ipv4 = ipv4};
-    }
+    if (ip.empty() && !st.ips.empty()) ip = st.ips.front();
+    if (st.pci && !st.pci->rdma_device.empty()) return spec_of(c, st.pci->rdma_device, static_cast<uint32_t>(c.port), ip);
     return by_netdev(c, st.interface);
   }
   return fail(Errc::kNotFound, fmt::format("rail {} is not in this pod's network-status", c.rail),
@@ -107,28 +119,40 @@ void add_device_options(CLI::App& app, DeviceChoice& c) {
       ->group("Device");
   app.add_option("--ib-port", c.port, "Port of the RDMA device")->check(CLI::Range(1, 255))->default_val(1)->group("Device");
   app.add_option("-x,--gid-index", c.gid_index,
-                 "GID index (default: the RoCEv2 GID of the interface's IPv4 address; IB: 0)")
+                 "GID index (default: the RoCEv2 GID of the interface's address, IPv4 or IPv6; IB: 0, the GRH only "
+                 "where the port or the peer's subnet needs it)")
       ->check(CLI::Range(0, 65535))
+      ->group("Device");
+  app.add_option("--pkey", c.pkey_text,
+                 "InfiniBand: the network's pkey, e.g. 0x8001 (default: the port's first full-member pkey)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto p = topology::parse_pkey(v);
+            return p ? std::string{} : p.error().what;
+          },
+          "0xPKEY", "pkey"))
+      ->each([&c](const std::string& v) {
+        if (auto p = topology::parse_pkey(v)) c.pkey = *p;
+      })
       ->group("Device");
 }
 
 Result<verbs::DeviceSpec> resolve_device(const DeviceChoice& c, const std::string& local_ip) {
   if (!c.device.empty()) {
-    return verbs::DeviceSpec{.device = c.device, .port = static_cast<uint8_t>(c.port), .gid_index = c.gid_index, .ipv4 = {}};
+    return spec_of(c, c.device, static_cast<uint32_t>(c.port), {});
   }
   if (!c.netdev.empty()) return by_netdev(c, c.netdev);
   if (!c.rail.empty()) return by_rail(c);
   auto addrs = roce_addresses();
   if (!addrs) return std::unexpected(addrs.error());
-  auto it = std::ranges::find(*addrs, local_ip, &RoceAddress::ipv4);
+  auto it = std::ranges::find(*addrs, local_ip, &RoceAddress::ip);
   if (it == addrs->end()) {
     return fail(Errc::kNotFound, fmt::format("no RDMA device has {}, this side's address toward the peer", local_ip),
                 fmt::format("the route leaves through a non-RDMA interface: choose the device with --device, "
                             "--netdev or --rail (RoCE addresses here: {})",
-                            list_of(*addrs, &RoceAddress::ipv4)));
+                            list_of(*addrs, &RoceAddress::ip)));
   }
-  return verbs::DeviceSpec{.device = it->device, .port = static_cast<uint8_t>(it->port), .gid_index = c.gid_index,
-                           .ipv4 = it->ipv4};
+  return spec_of(c, it->device, it->port, it->ip);
 }
 
 }  // namespace railcheck::cli

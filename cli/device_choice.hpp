@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -20,6 +21,8 @@ struct DeviceChoice {
   std::string podinfo_dir;
   int port = 1;
   int gid_index = -1;
+  std::string pkey_text;          // --pkey as given
+  std::optional<uint16_t> pkey;   // parsed
 };
 
 // Adds --device/--netdev/--rail/--podinfo/--ib-port/--gid-index to a subcommand.

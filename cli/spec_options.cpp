@@ -62,6 +62,17 @@ void add_spec_options(CLI::App& sub, SpecOptions& o, const SpecScope& scope) {
                  prefix + "check the data in GPU memory too: the pattern is copied in before and read back after "
                           "(host memory is always checked)");
   }
+  sub.add_option("--tclass", o.path.tclass,
+                 "Traffic class of the QPs' GRH (RoCEv2: the IP DSCP/ECN byte; on lossless RoCE the class the "
+                 "switches give PFC, e.g. 106 = DSCP 26 + ECT) (default 0)")
+      ->check(CLI::Range(0, 255))
+      ->group("Path");
+  sub.add_option("--sl", o.path.sl, "Service level (InfiniBand SL; on RoCE the priority some NICs map it to) (default 0)")
+      ->check(CLI::Range(0, 15))
+      ->group("Path");
+  sub.add_option("--flow-label", o.path.flow_label, "IPv6 flow label of the GRH, 20 bits (default 0)")
+      ->check(CLI::Range(0u, 0xfffffu))
+      ->group("Path");
   sub.add_option("--mem", o.mem,
                  fmt::format("This side's buffer: {} (cuda: the GPU nearest the NIC, or the one named by CUDA "
                              "ordinal or PCI bus id)",
@@ -106,6 +117,7 @@ Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, 
   spec.mem = *mem;
   spec.peer_mem = *peer_mem;
   spec.gpu_reg = *reg;
+  spec.path = o.path;
   for (const verbs::MemorySpec* m : {&spec.mem, &spec.peer_mem}) {
     if (auto ok = gpudirect::check_memory_spec(*m); !ok) return std::unexpected(ok.error());
   }

@@ -36,6 +36,7 @@ struct SpecOptions {
   std::string mem = "host";
   std::string peer_mem;   // empty: see SpecScope::peer_mem_follows_mem
   std::string gpu_reg = "auto";
+  verbs::PathSpec path;
 };
 
 // Declares the options on `sub` (the size, iteration, duration and memory groups).

@@ -6,6 +6,9 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(IBVERBS REQUIRED IMPORTED_TARGET libibverbs)
 pkg_check_modules(RDMACM REQUIRED IMPORTED_TARGET librdmacm)
+# mlx5dv (the mlx5 provider's direct verbs, in ibverbs-providers): QPs without scatter-to-CQE
+# for device memory.
+pkg_check_modules(MLX5 REQUIRED IMPORTED_TARGET libmlx5)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
 # libmnl: the netlink requests of the setup checks (RDMA netns mode, rules, routes), no fork.
 pkg_check_modules(MNL REQUIRED IMPORTED_TARGET libmnl)

@@ -27,6 +27,7 @@
 #include "reports/outputs.hpp"
 #include "reports/pair_ends.hpp"
 #include "reports/topo_json.hpp"
+#include "topology/ib_checks.hpp"
 #include "verbs/session.hpp"
 
 namespace railcheck::pods {
@@ -199,10 +200,19 @@ struct Agent::Impl {
   std::string name_of(const TestRequest& t) const { return t.name.empty() ? opt.node : t.name; }
 
   verbs::DeviceSpec device_for(const topology::RailPort& p) const {
+    // The rail's IPv4 address, else its first address (IPv6); the network's pkey from the
+    // pod's networks annotation (ib-kubernetes' cni-args), when it names one.
+    std::string ip = topology::first_ipv4(p).value_or("");
+    if (ip.empty() && !p.ips.empty()) ip = p.ips.front().substr(0, p.ips.front().find('/'));
+    std::optional<uint16_t> pkey;
+    if (p.requested_pkey) {
+      if (auto k = topology::parse_pkey(*p.requested_pkey)) pkey = *k;
+    }
     return verbs::DeviceSpec{.device = p.rdma_device.value_or(""),
                              .port = static_cast<uint8_t>(p.port.value_or(1)),
                              .gid_index = -1,
-                             .ipv4 = topology::first_ipv4(p).value_or("")};
+                             .ip = std::move(ip),
+                             .pkey = pkey};
   }
 
   void handle_test(const httplib::Request& req, httplib::Response& res) {

@@ -55,6 +55,12 @@ void add_measured(PairEnd& e, const verbs::EndpointInfo& m) {
   e.mem = mem.kind;
   e.mem_registration = mem.registration;
   e.mem_note = mem.registration_note;
+  if (m.cpu >= 0) e.cpu = m.cpu;
+  if (m.numa_node >= 0) e.numa_node = m.numa_node;
+  e.placement_note = m.placement_note;
+  e.relaxed_ordering = m.relaxed_ordering;
+  e.inline_bytes = m.inline_bytes;
+  e.scatter_to_cqe = m.scatter_to_cqe;
   if (mem.gpu) {  // the GPU the buffer was on, and its class to this NIC as the choice found it
     e.gpu = mem.gpu;
     e.gpu_pci_address = mem.gpu_pci_address;
@@ -63,7 +69,7 @@ void add_measured(PairEnd& e, const verbs::EndpointInfo& m) {
 }
 
 json to_json(const PairEnd& e) {
-  return {{"node", e.node},
+  json j{{"node", e.node},
           {"pod", e.pod},
           {"interface", e.interface},
           {"ip", e.ip},
@@ -79,6 +85,15 @@ json to_json(const PairEnd& e) {
           {"gpu_class", e.gpu_class},
           {"mem_registration", e.mem_registration},
           {"mem_note", e.mem_note}};
+  // How the engine ran, where recorded (v1.1): left out when unknown, so a v1 end reads back
+  // as it was written.
+  if (e.cpu) j["cpu"] = *e.cpu;
+  if (e.numa_node) j["numa_node"] = *e.numa_node;
+  if (!e.placement_note.empty()) j["placement_note"] = e.placement_note;
+  if (e.relaxed_ordering) j["relaxed_ordering"] = *e.relaxed_ordering;
+  if (e.inline_bytes) j["inline_bytes"] = *e.inline_bytes;
+  if (!e.scatter_to_cqe.empty()) j["scatter_to_cqe"] = e.scatter_to_cqe;
+  return j;
 }
 
 void read_end(JsonReader& r, PairEnd& e) {
@@ -98,6 +113,12 @@ void read_end(JsonReader& r, PairEnd& e) {
   r.get("gpu_class", e.gpu_class);
   r.get("mem_registration", e.mem_registration);
   r.get("mem_note", e.mem_note);
+  r.get("cpu", e.cpu);
+  r.get("numa_node", e.numa_node);
+  r.get("placement_note", e.placement_note);
+  r.get("relaxed_ordering", e.relaxed_ordering);
+  r.get("inline_bytes", e.inline_bytes);
+  r.get("scatter_to_cqe", e.scatter_to_cqe);
 }
 
 Result<PairEnd> end_from_json(const json& j, std::string_view path) {

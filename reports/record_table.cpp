@@ -17,7 +17,7 @@ std::string end_key(const PairEnd& e) {
   k.reserve(160);
   for (const std::string* s : {&e.node, &e.pod, &e.interface, &e.ip, &e.device, &e.gid, &e.pci_address,
                                &e.link_layer, &e.mem, &e.gpu_pci_address, &e.gpu_class, &e.mem_registration,
-                               &e.mem_note}) {
+                               &e.mem_note, &e.placement_note, &e.scatter_to_cqe}) {
     k += *s;
     k += '\x1f';
   }
@@ -26,6 +26,10 @@ std::string end_key(const PairEnd& e) {
   k += e.rate_gbps ? fmt::format("{:x}", std::bit_cast<uint64_t>(*e.rate_gbps)) : "-";  // exact, and cheap
   k += '\x1f';
   k += e.gpu ? fmt::format("{}", *e.gpu) : "-";
+  for (const std::optional<int>* v : {&e.cpu, &e.numa_node}) k += *v ? fmt::format("\x1f{}", **v) : "\x1f-";
+  k += '\x1f';
+  k += e.relaxed_ordering ? (*e.relaxed_ordering ? "1" : "0") : "-";
+  k += e.inline_bytes ? fmt::format("\x1f{}", *e.inline_bytes) : "\x1f-";
   return k;
 }
 

@@ -48,6 +48,13 @@ struct PairEnd {
   std::string gpu_class;                   // PIX | PXB | PHB | NODE | SYS; empty: unknown
   std::string mem_registration;            // how the buffer was registered: ibv_reg_mr | dmabuf | peermem
   std::string mem_note;                    // GPU: why the other registration path was not used
+  // How the engine ran on this end (v1.1; absent: not recorded).
+  std::optional<int> cpu;                  // the CPU the test ran on
+  std::optional<int> numa_node;            // the NIC's NUMA node, where host buffers were placed
+  std::string placement_note;              // why the CPU was shared or not NIC-local
+  std::optional<bool> relaxed_ordering;    // the MR had IBV_ACCESS_RELAXED_ORDERING
+  std::optional<uint32_t> inline_bytes;    // the QPs' inline size
+  std::string scatter_to_cqe;              // mlx5: "off" for device memory
 
   bool operator==(const PairEnd&) const = default;
 };

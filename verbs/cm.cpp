@@ -21,14 +21,20 @@ struct Event {
   uint32_t qp_index;  // from the request's private data; UINT32_MAX when absent
 };
 
-Result<sockaddr_in> ipv4_addr(const std::string& ip, uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  if (inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) {
-    return fail(Errc::kInvalidArgument, fmt::format("rdma_cm address \"{}\"", ip), "an IPv4 address is needed");
+Result<sockaddr_storage> ip_addr(const std::string& ip, uint16_t port) {
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+  } else if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+  } else {
+    return fail(Errc::kInvalidArgument, fmt::format("rdma_cm address \"{}\"", ip), "an IPv4 or IPv6 address is needed");
   }
-  return sa;
+  return ss;
 }
 
 Result<CmEventChannelPtr> make_channel() {
@@ -78,15 +84,25 @@ Result<Event> expect_event(rdma_event_channel* ch, rdma_cm_event_type want, Stea
   return e;
 }
 
-// Moves QP `qp` to `state` with the attributes rdma_cm computed for `id`.
-Result<void> cm_transition(rdma_cm_id* id, ibv_qp* qp, ibv_qp_state state, uint32_t* path_mtu_bytes) {
+// Moves QP `qp` to `state` with the attributes rdma_cm computed for `id`: INIT again with the
+// CM's pkey index (the path's partition) but the op's access flags; RTR with the CM's path and
+// this side's responder resources; RTS with the initiator depth both sides allow.
+Result<void> cm_transition(rdma_cm_id* id, ibv_qp* qp, ibv_qp_state state, uint32_t* path_mtu_bytes,
+                           const LocalPort& local, const RemotePort& remote, unsigned access) {
   ibv_qp_attr attr{};
   int mask = 0;
   attr.qp_state = state;
   if (rdma_init_qp_attr(id, &attr, &mask) != 0) return fail_errno("rdma_init_qp_attr", errno);
-  if (state == IBV_QPS_RTR && path_mtu_bytes != nullptr) *path_mtu_bytes = mtu_bytes(attr.path_mtu);
+  if (state == IBV_QPS_INIT) attr.qp_access_flags = access;
+  if (state == IBV_QPS_RTR) {
+    if ((mask & IBV_QP_MAX_DEST_RD_ATOMIC) != 0) attr.max_dest_rd_atomic = responder_resources(local);
+    if (path_mtu_bytes != nullptr) *path_mtu_bytes = mtu_bytes(attr.path_mtu);
+  }
+  if (state == IBV_QPS_RTS && (mask & IBV_QP_MAX_QP_RD_ATOMIC) != 0) attr.max_rd_atomic = initiator_depth(local, remote);
   if (int rc = ibv_modify_qp(qp, &attr, mask); rc != 0) {
-    return fail_errno(fmt::format("ibv_modify_qp({}) with rdma_cm attributes", state == IBV_QPS_RTR ? "RTR" : "RTS"), rc);
+    return fail_errno(fmt::format("ibv_modify_qp({}) with rdma_cm attributes",
+                                  state == IBV_QPS_INIT ? "INIT" : state == IBV_QPS_RTR ? "RTR" : "RTS"),
+                      rc);
   }
   return {};
 }
@@ -101,12 +117,28 @@ Result<void> same_device(rdma_cm_id* id, const Endpoint& ep, const std::string& 
   return {};
 }
 
-rdma_conn_param conn_param(const Endpoint& ep, size_t qp, const uint32_t* index) {
+// The peer's port as the addressing functions take it (its read limit is what matters here).
+RemotePort remote_port(const EndpointInfo& remote) {
+  return RemotePort{.lid = remote.lid, .gid = {}, .active_mtu_bytes = remote.mtu_bytes, .max_qp_rd_atom = remote.max_qp_rd_atom};
+}
+
+// Each QP through INIT (again), RTR and RTS with the CM's attributes.
+Result<void> cm_ready(rdma_cm_id* id, Endpoint& ep, size_t q, const EndpointInfo& remote, uint32_t& path_mtu) {
+  const LocalPort local = ep.local_port();
+  const unsigned access = ep.qp_access();
+  for (ibv_qp_state s : {IBV_QPS_INIT, IBV_QPS_RTR, IBV_QPS_RTS}) {
+    if (auto ok = cm_transition(id, ep.qp(q), s, &path_mtu, local, remote_port(remote), access); !ok) return ok;
+  }
+  return {};
+}
+
+rdma_conn_param conn_param(const Endpoint& ep, size_t qp, const uint32_t* index, const EndpointInfo& remote) {
   rdma_conn_param p{};
   p.private_data = index;
   p.private_data_len = index != nullptr ? sizeof(*index) : 0;
-  p.responder_resources = 16;
-  p.initiator_depth = 16;
+  // Within librdmacm's bounds: a byte each, and what both devices allow.
+  p.responder_resources = responder_resources(ep.local_port());
+  p.initiator_depth = initiator_depth(ep.local_port(), remote_port(remote));
   p.retry_count = 7;
   p.rnr_retry_count = 7;
   p.qp_num = ep.qp(qp)->qp_num;
@@ -115,8 +147,8 @@ rdma_conn_param conn_param(const Endpoint& ep, size_t qp, const uint32_t* index)
 
 }  // namespace
 
-Result<CmConnections> cm_listen(const std::string& ipv4) {
-  auto addr = ipv4_addr(ipv4, 0);
+Result<CmConnections> cm_listen(const std::string& ip, const PathSpec& path) {
+  auto addr = ip_addr(ip, 0);
   if (!addr) return std::unexpected(addr.error());
   auto ch = make_channel();
   if (!ch) return std::unexpected(ch.error());
@@ -124,8 +156,12 @@ Result<CmConnections> cm_listen(const std::string& ipv4) {
   rdma_cm_id* raw = nullptr;
   if (rdma_create_id(cm.channel.get(), &raw, nullptr, RDMA_PS_TCP) != 0) return fail_errno("rdma_create_id", errno);
   cm.listen_id.reset(raw);
+  uint8_t tos = path.tclass;
+  if (rdma_set_option(raw, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &tos, sizeof tos) != 0) {
+    return fail_errno(fmt::format("rdma_set_option(TOS {})", tos), errno);
+  }
   if (rdma_bind_addr(raw, reinterpret_cast<sockaddr*>(&*addr)) != 0) {
-    return fail_errno(fmt::format("rdma_bind_addr({})", ipv4), errno, "is the address on an RDMA-capable interface?");
+    return fail_errno(fmt::format("rdma_bind_addr({})", ip), errno, "is the address on an RDMA-capable interface?");
   }
   if (rdma_listen(raw, 16) != 0) return fail_errno("rdma_listen", errno);
   return cm;
@@ -133,7 +169,7 @@ Result<CmConnections> cm_listen(const std::string& ipv4) {
 
 uint16_t cm_port(const CmConnections& cm) { return ntohs(rdma_get_src_port(cm.listen_id.get())); }
 
-Result<void> cm_accept(CmConnections& cm, Endpoint& ep, Millis timeout) {
+Result<void> cm_accept(CmConnections& cm, Endpoint& ep, const EndpointInfo& remote, Millis timeout) {
   const auto deadline = SteadyClock::now() + timeout;
   std::vector<bool> seen(ep.qp_count(), false);
   uint32_t path_mtu = 0;
@@ -148,10 +184,8 @@ Result<void> cm_accept(CmConnections& cm, Endpoint& ep, Millis timeout) {
     }
     seen[q] = true;
     if (auto ok = same_device(req->id, ep, "the listening address"); !ok) return ok;
-    for (ibv_qp_state s : {IBV_QPS_RTR, IBV_QPS_RTS}) {
-      if (auto ok = cm_transition(req->id, ep.qp(q), s, &path_mtu); !ok) return ok;
-    }
-    rdma_conn_param p = conn_param(ep, q, nullptr);
+    if (auto ok = cm_ready(req->id, ep, q, remote, path_mtu); !ok) return ok;
+    rdma_conn_param p = conn_param(ep, q, nullptr, remote);
     if (rdma_accept(req->id, &p) != 0) return fail_errno("rdma_accept", errno);
     if (auto est = expect_event(cm.channel.get(), RDMA_CM_EVENT_ESTABLISHED, deadline, "accept"); !est) {
       return std::unexpected(est.error());
@@ -161,12 +195,50 @@ Result<void> cm_accept(CmConnections& cm, Endpoint& ep, Millis timeout) {
   return {};
 }
 
-Result<CmConnections> cm_connect(Endpoint& ep, const std::string& src_ipv4, const std::string& dst_ipv4,
-                                 uint16_t port, Millis timeout) {
+namespace {
+
+// One QP's connection: address and route resolved (with the spec's TOS), REQ/REP, RTS, RTU.
+Result<void> connect_one(CmConnections& cm, Endpoint& ep, uint32_t q, const sockaddr_storage& src,
+                         const sockaddr_storage& dst, const std::string& src_ip, const std::string& dst_ip,
+                         const PathSpec& path, const EndpointInfo& remote, SteadyClock::time_point deadline,
+                         int step_ms, uint32_t& path_mtu) {
+  rdma_cm_id* raw = nullptr;
+  if (rdma_create_id(cm.channel.get(), &raw, nullptr, RDMA_PS_TCP) != 0) return fail_errno("rdma_create_id", errno);
+  cm.ids.emplace_back(raw);
+  uint8_t tos = path.tclass;
+  if (rdma_set_option(raw, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &tos, sizeof tos) != 0) {
+    return fail_errno(fmt::format("rdma_set_option(TOS {})", tos), errno);
+  }
+  if (rdma_resolve_addr(raw, const_cast<sockaddr*>(reinterpret_cast<const sockaddr*>(&src)),
+                        const_cast<sockaddr*>(reinterpret_cast<const sockaddr*>(&dst)), step_ms) != 0) {
+    return fail_errno(fmt::format("rdma_resolve_addr({} -> {})", src_ip, dst_ip), errno);
+  }
+  if (auto e = expect_event(cm.channel.get(), RDMA_CM_EVENT_ADDR_RESOLVED, deadline, "resolve address"); !e) {
+    return std::unexpected(e.error());
+  }
+  if (auto ok = same_device(raw, ep, src_ip); !ok) return ok;
+  if (rdma_resolve_route(raw, step_ms) != 0) return fail_errno("rdma_resolve_route", errno);
+  if (auto e = expect_event(cm.channel.get(), RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, "resolve route"); !e) {
+    return std::unexpected(e.error());
+  }
+  rdma_conn_param p = conn_param(ep, q, &q, remote);
+  if (rdma_connect(raw, &p) != 0) return fail_errno("rdma_connect", errno);
+  if (auto e = expect_event(cm.channel.get(), RDMA_CM_EVENT_CONNECT_RESPONSE, deadline, "connect"); !e) {
+    return std::unexpected(e.error());
+  }
+  if (auto ok = cm_ready(raw, ep, q, remote, path_mtu); !ok) return ok;
+  if (rdma_establish(raw) != 0) return fail_errno("rdma_establish", errno);
+  return {};
+}
+
+}  // namespace
+
+Result<CmConnections> cm_connect(Endpoint& ep, const std::string& src_ip, const std::string& dst_ip, uint16_t port,
+                                 const PathSpec& path, const EndpointInfo& remote, Millis timeout) {
   const auto deadline = SteadyClock::now() + timeout;
-  auto src = ipv4_addr(src_ipv4, 0);
+  auto src = ip_addr(src_ip, 0);
   if (!src) return std::unexpected(src.error());
-  auto dst = ipv4_addr(dst_ipv4, port);
+  auto dst = ip_addr(dst_ip, port);
   if (!dst) return std::unexpected(dst.error());
   auto ch = make_channel();
   if (!ch) return std::unexpected(ch.error());
@@ -174,29 +246,9 @@ Result<CmConnections> cm_connect(Endpoint& ep, const std::string& src_ipv4, cons
   const int step_ms = static_cast<int>(std::min<int64_t>(timeout.count(), 5000));
   uint32_t path_mtu = 0;
   for (uint32_t q = 0; q < ep.qp_count(); ++q) {
-    rdma_cm_id* raw = nullptr;
-    if (rdma_create_id(cm.channel.get(), &raw, nullptr, RDMA_PS_TCP) != 0) return fail_errno("rdma_create_id", errno);
-    cm.ids.emplace_back(raw);
-    if (rdma_resolve_addr(raw, reinterpret_cast<sockaddr*>(&*src), reinterpret_cast<sockaddr*>(&*dst), step_ms) != 0) {
-      return fail_errno(fmt::format("rdma_resolve_addr({} -> {})", src_ipv4, dst_ipv4), errno);
+    if (auto ok = connect_one(cm, ep, q, *src, *dst, src_ip, dst_ip, path, remote, deadline, step_ms, path_mtu); !ok) {
+      return std::unexpected(ok.error());
     }
-    if (auto e = expect_event(cm.channel.get(), RDMA_CM_EVENT_ADDR_RESOLVED, deadline, "resolve address"); !e) {
-      return std::unexpected(e.error());
-    }
-    if (auto ok = same_device(raw, ep, src_ipv4); !ok) return std::unexpected(ok.error());
-    if (rdma_resolve_route(raw, step_ms) != 0) return fail_errno("rdma_resolve_route", errno);
-    if (auto e = expect_event(cm.channel.get(), RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, "resolve route"); !e) {
-      return std::unexpected(e.error());
-    }
-    rdma_conn_param p = conn_param(ep, q, &q);
-    if (rdma_connect(raw, &p) != 0) return fail_errno("rdma_connect", errno);
-    if (auto e = expect_event(cm.channel.get(), RDMA_CM_EVENT_CONNECT_RESPONSE, deadline, "connect"); !e) {
-      return std::unexpected(e.error());
-    }
-    for (ibv_qp_state s : {IBV_QPS_RTR, IBV_QPS_RTS}) {
-      if (auto ok = cm_transition(raw, ep.qp(q), s, &path_mtu); !ok) return std::unexpected(ok.error());
-    }
-    if (rdma_establish(raw) != 0) return fail_errno("rdma_establish", errno);
   }
   ep.set_path_mtu(path_mtu);
   return cm;

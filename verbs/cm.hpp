@@ -23,14 +23,17 @@ struct CmConnections {
   std::vector<CmIdPtr> ids;
 };
 
-// Server: listens on `ipv4` (the endpoint's RoCE address), any free port.
-Result<CmConnections> cm_listen(const std::string& ipv4);
+// Server: listens on `ip` (the endpoint's RoCE address, IPv4 or IPv6), any free port.
+// The spec's traffic class is the listening id's TOS, which its connections take.
+Result<CmConnections> cm_listen(const std::string& ip, const PathSpec& path);
 uint16_t cm_port(const CmConnections& cm);
-// Server: accepts one request per QP of `ep` and moves its QPs to RTS.
-Result<void> cm_accept(CmConnections& cm, Endpoint& ep, Millis timeout);
+// Server: accepts one request per QP of `ep` and moves its QPs to RTS (the pkey index and the
+// path from the CM; the read limits from both endpoints, as verbs/addressing.hpp says).
+Result<void> cm_accept(CmConnections& cm, Endpoint& ep, const EndpointInfo& remote, Millis timeout);
 
-// Client: connects every QP of `ep` from `src_ipv4` to dst_ipv4:port and moves them to RTS.
-Result<CmConnections> cm_connect(Endpoint& ep, const std::string& src_ipv4, const std::string& dst_ipv4,
-                                 uint16_t port, Millis timeout);
+// Client: connects every QP of `ep` from `src_ip` to dst_ip:port and moves them to RTS, with
+// the spec's traffic class as the CM's TOS.
+Result<CmConnections> cm_connect(Endpoint& ep, const std::string& src_ip, const std::string& dst_ip, uint16_t port,
+                                 const PathSpec& path, const EndpointInfo& remote, Millis timeout);
 
 }  // namespace railcheck::verbs

@@ -59,6 +59,20 @@ Result<std::vector<GidInfo>> query_gids(ibv_context* ctx, const std::string& sys
   return gids;
 }
 
+// active_speed_ex where this rdma-core has it (48+), else 0.
+template <typename Attr>
+uint32_t speed_ex(const Attr& pa) {
+  if constexpr (requires { pa.active_speed_ex; }) return pa.active_speed_ex;
+  else return 0;
+}
+
+std::optional<double> kernel_rate(const std::string& sysfs_path, uint32_t port) {
+  std::ifstream in(fmt::format("{}/ports/{}/rate", sysfs_path, port));
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  return kernel_rate_gbps(line);
+}
+
 Result<DeviceInfo> describe(ibv_context* ctx) {
   DeviceInfo info{.name = ibv_get_device_name(ctx->device),
                   .node_guid = format_guid(ibv_get_device_guid(ctx->device)),
@@ -81,7 +95,8 @@ Result<DeviceInfo> describe(ibv_context* ctx) {
                                   .link_layer = std::string(link_layer_name(pa.link_layer)),
                                   .active_mtu_bytes = mtu_bytes(pa.active_mtu),
                                   .max_mtu_bytes = mtu_bytes(pa.max_mtu),
-                                  .rate_gbps = rate_gbps(pa.active_speed, pa.active_width),
+                                  .rate_gbps = port_rate_gbps(pa.active_speed, pa.active_width, speed_ex(pa),
+                                                              kernel_rate(info.sysfs_path, p)),
                                   .lid = pa.lid,
                                   .pkey_table_len = pa.pkey_tbl_len,
                                   .gids = {}});

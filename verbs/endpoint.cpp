@@ -5,13 +5,17 @@
 
 #include <arpa/inet.h>
 
+#include <infiniband/mlx5dv.h>
+
+#include <algorithm>
 #include <cerrno>
-#include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 
 #include "verbs/device.hpp"
 
 namespace railcheck::verbs {
+
 unsigned mr_access(const RunSpec& spec) noexcept {
   const OpInfo& op = op_info(spec.op);
   unsigned access = IBV_ACCESS_LOCAL_WRITE | op.remote_access;
@@ -37,26 +41,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
   if (!ctx) return std::unexpected(ctx.error());
   std::unique_ptr<Endpoint> ep(new Endpoint());
   ep->ctx_ = std::move(*ctx);
-  ep->port_ = dev.port;
-  if (int rc = ibv_query_device(ep->ctx_.get(), &ep->dev_attr_); rc != 0) {
-    return fail_errno(fmt::format("ibv_query_device({})", dev.device), rc);
-  }
-  if (dev.port == 0 || dev.port > ep->dev_attr_.phys_port_cnt) {
-    return fail(Errc::kInvalidArgument, fmt::format("port {} of {}", dev.port, dev.device),
-                fmt::format("the device has {} port(s)", ep->dev_attr_.phys_port_cnt));
-  }
-  if (int rc = ibv_query_port(ep->ctx_.get(), dev.port, &ep->port_attr_); rc != 0) {
-    return fail_errno(fmt::format("ibv_query_port({}, {})", dev.device, dev.port), rc);
-  }
-  if (ep->port_attr_.state != IBV_PORT_ACTIVE) {
-    return fail(Errc::kUnsupported, fmt::format("{} port {} is {}", dev.device, dev.port, port_state_name(ep->port_attr_.state)),
-                "the link must be ACTIVE: check the cable/switch port (rdma link) and the interface (ip link)");
-  }
-  if (auto ok = ep->choose_gid(dev); !ok) return std::unexpected(ok.error());
-  if (op_info(spec.op).shape == WrShape::kAtomic && ep->dev_attr_.atomic_cap == IBV_ATOMIC_NONE) {
-    return fail(Errc::kUnsupported, fmt::format("{} does not support atomic operations (atomic_cap NONE)", dev.device),
-                "atomic tests need a device with IBV_ATOMIC_HCA or IBV_ATOMIC_GLOB (ibv_devinfo -v)");
-  }
+  if (auto ok = ep->query_port(dev, spec); !ok) return std::unexpected(ok.error());
 
   ep->pd_.reset(ibv_alloc_pd(ep->ctx_.get()));
   if (!ep->pd_) return fail_errno(fmt::format("ibv_alloc_pd({})", dev.device), errno);
@@ -69,15 +54,46 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
     return fail_errno(fmt::format("ibv_create_cq({} entries)", cqe), errno,
                       fmt::format("the device allows {} CQ entries: lower --qps or --tx-depth", ep->dev_attr_.max_cqe));
   }
+  if (auto ok = ep->make_buffer(dev, spec, mem, buffers); !ok) return std::unexpected(ok.error());
+  if (auto ok = ep->create_qps(spec); !ok) return std::unexpected(ok.error());
+  return ep;
+}
 
+Result<void> Endpoint::query_port(const DeviceSpec& dev, const RunSpec& spec) {
+  port_ = dev.port;
+  if (int rc = ibv_query_device(ctx_.get(), &dev_attr_); rc != 0) {
+    return fail_errno(fmt::format("ibv_query_device({})", dev.device), rc);
+  }
+  if (dev.port == 0 || dev.port > dev_attr_.phys_port_cnt) {
+    return fail(Errc::kInvalidArgument, fmt::format("port {} of {}", dev.port, dev.device),
+                fmt::format("the device has {} port(s)", dev_attr_.phys_port_cnt));
+  }
+  if (int rc = ibv_query_port(ctx_.get(), dev.port, &port_attr_); rc != 0) {
+    return fail_errno(fmt::format("ibv_query_port({}, {})", dev.device, dev.port), rc);
+  }
+  if (port_attr_.state != IBV_PORT_ACTIVE) {
+    return fail(Errc::kUnsupported, fmt::format("{} port {} is {}", dev.device, dev.port, port_state_name(port_attr_.state)),
+                "the link must be ACTIVE: check the cable/switch port (rdma link) and the interface (ip link)");
+  }
+  if (auto ok = choose_gid(dev); !ok) return ok;
+  if (auto ok = choose_pkey(dev); !ok) return ok;
+  if (op_info(spec.op).shape == WrShape::kAtomic && dev_attr_.atomic_cap == IBV_ATOMIC_NONE) {
+    return fail(Errc::kUnsupported, fmt::format("{} does not support atomic operations (atomic_cap NONE)", dev.device),
+                "atomic tests need a device with IBV_ATOMIC_HCA or IBV_ATOMIC_GLOB (ibv_devinfo -v)");
+  }
+  return {};
+}
+
+Result<void> Endpoint::make_buffer(const DeviceSpec& dev, const RunSpec& spec, const MemorySpec& mem,
+                                   const BufferFactory& buffers) {
   const long page = sysconf(_SC_PAGESIZE);
-  ep->region_bytes_ = (std::max<uint64_t>(spec.max_size_bytes(), 64) + page - 1) / page * page;
+  region_bytes_ = (std::max<uint64_t>(spec.max_size_bytes(), 64) + page - 1) / page * page;
   if (!buffers) {
     return fail(Errc::kInvalidArgument, "no buffer factory given to the engine",
                 "set ClientOptions/ServerOptions.buffers (gpudirect::buffer_factory())");
   }
-  BufferRequest request{.pd = ep->pd_.get(),
-                        .bytes = ep->region_bytes_ * 2 * spec.qps,
+  BufferRequest request{.pd = pd_.get(),
+                        .bytes = region_bytes_ * 2 * spec.qps,
                         .access = mr_access(spec),
                         .rdma_device = dev.device,
                         .memory = mem,
@@ -90,21 +106,25 @@ Result<std::unique_ptr<Endpoint>> Endpoint::open(const DeviceSpec& dev, const Ru
     buffer = buffers(request);
   }
   if (!buffer) return std::unexpected(buffer.error());
-  ep->relaxed_ordering_ = (request.access & IBV_ACCESS_RELAXED_ORDERING) != 0;
-  ep->buffer_ = std::move(*buffer);
-  ep->base_ = ep->buffer_->data();
-  ep->lkey_ = ep->buffer_->mr()->lkey;
-
-  if (auto ok = ep->create_qps(spec); !ok) return std::unexpected(ok.error());
-  return ep;
+  relaxed_ordering_ = (request.access & IBV_ACCESS_RELAXED_ORDERING) != 0;
+  buffer_ = std::move(*buffer);
+  base_ = buffer_->data();
+  lkey_ = buffer_->mr()->lkey;
+  return {};
 }
 
 Result<void> Endpoint::choose_gid(const DeviceSpec& dev) {
   const std::string name = ibv_get_device_name(ctx_->device);
+  gid_index_given_ = dev.gid_index >= 0;
+  if (dev.gid_index >= port_attr_.gid_tbl_len) {
+    return fail(Errc::kInvalidArgument, fmt::format("GID index {} on {} port {}", dev.gid_index, name, port_),
+                fmt::format("the GID table has {} entries (0..{}): list the valid ones with `railcheck devices`",
+                            port_attr_.gid_tbl_len, port_attr_.gid_tbl_len - 1));
+  }
   if (port_attr_.link_layer != IBV_LINK_LAYER_ETHERNET) {
-    gid_index_ = dev.gid_index < 0 ? 0 : dev.gid_index;
+    gid_index_ = std::max(dev.gid_index, 0);
     gid_type_ = GidType::kIb;
-    if (port_attr_.lid == 0) {
+    if (port_attr_.lid == 0 && (port_attr_.flags & IBV_QPF_GRH_REQUIRED) == 0) {
       return fail(Errc::kUnsupported, fmt::format("{} port {} has no LID", name, port_),
                   "is a subnet manager running on this InfiniBand fabric?");
     }
@@ -113,83 +133,121 @@ Result<void> Endpoint::choose_gid(const DeviceSpec& dev) {
     }
     return {};
   }
-  std::vector<ibv_gid_entry> entries(static_cast<size_t>(std::max(port_attr_.gid_tbl_len, 1)) * dev_attr_.phys_port_cnt);
-  const ssize_t n = ibv_query_gid_table(ctx_.get(), entries.data(), entries.size(), 0);
+  std::vector<ibv_gid_entry> raw(static_cast<size_t>(std::max(port_attr_.gid_tbl_len, 1)) * dev_attr_.phys_port_cnt);
+  const ssize_t n = ibv_query_gid_table(ctx_.get(), raw.data(), raw.size(), 0);
   if (n < 0) return fail_errno(fmt::format("ibv_query_gid_table({})", name), static_cast<int>(-n));
-  entries.resize(static_cast<size_t>(n));
-  std::erase_if(entries, [&](const ibv_gid_entry& e) { return e.port_num != port_; });
-
-  const ibv_gid_entry* chosen = nullptr;
-  if (dev.gid_index >= 0) {
-    for (const auto& e : entries) {
-      if (e.gid_index == static_cast<uint32_t>(dev.gid_index)) chosen = &e;
-    }
-    if (chosen == nullptr) {
-      return fail(Errc::kNotFound, fmt::format("GID index {} on {} port {}", dev.gid_index, name, port_),
-                  "that entry is empty: list the valid ones with `railcheck devices`");
-    }
-  } else {
-    for (const auto& e : entries) {
-      if (e.gid_type != IBV_GID_TYPE_ROCE_V2) continue;
-      auto ip = gid_ipv4(e.gid);
-      if (!ip) continue;
-      if (dev.ipv4.empty() || *ip == dev.ipv4) {
-        chosen = &e;
-        break;
-      }
-    }
-    if (chosen == nullptr) {
-      return fail(Errc::kNotFound,
-                  fmt::format("no RoCEv2 GID {}on {} port {}", dev.ipv4.empty() ? std::string("with an IPv4 address ")
-                                                                               : "for " + dev.ipv4 + " ",
-                              name, port_),
-                  "give the interface an IPv4 address (ip addr), or choose a GID with --gid-index "
-                  "(see `railcheck devices`)");
-    }
+  std::vector<GidEntry> entries;
+  for (const ibv_gid_entry& e : std::span(raw).first(static_cast<size_t>(n))) {
+    auto type = gid_type_from_verbs(e.gid_type);
+    if (e.port_num == port_ && type) entries.push_back({.index = e.gid_index, .type = *type, .gid = e.gid});
   }
-  gid_index_ = static_cast<int>(chosen->gid_index);
+  Result<GidEntry> chosen = fail(Errc::kNotFound, "");
+  if (gid_index_given_) {
+    const auto it = std::ranges::find(entries, static_cast<uint32_t>(dev.gid_index), &GidEntry::index);
+    chosen = it != entries.end() ? Result<GidEntry>(*it)
+                                 : fail(Errc::kNotFound, fmt::format("GID index {} on {} port {}", dev.gid_index, name, port_),
+                                        "that entry is empty: list the valid ones with `railcheck devices`");
+  } else {
+    chosen = choose_roce_gid(entries, dev.ip);
+    if (!chosen) chosen.error().what = fmt::format("{} on {} port {}", chosen.error().what, name, port_);
+  }
+  if (!chosen) return std::unexpected(chosen.error());
+  gid_index_ = static_cast<int>(chosen->index);
   gid_ = chosen->gid;
-  gid_type_ = gid_type_from_verbs(chosen->gid_type).value_or(GidType::kRoceV2);
+  gid_type_ = chosen->type;
   return {};
+}
+
+Result<void> Endpoint::choose_pkey(const DeviceSpec& dev) {
+  if (port_attr_.link_layer == IBV_LINK_LAYER_ETHERNET) return {};  // RoCE: index 0, the default pkey
+  std::vector<uint16_t> table;
+  for (int i = 0; i < port_attr_.pkey_tbl_len; ++i) {
+    __be16 pkey = 0;
+    if (ibv_query_pkey(ctx_.get(), port_, i, &pkey) != 0) break;
+    table.push_back(be16toh(pkey));
+  }
+  auto index = choose_pkey_index(table, dev.pkey);
+  if (!index) {
+    Error e = index.error();
+    e.what = fmt::format("{} port {}: {}", ibv_get_device_name(ctx_->device), port_, e.what);
+    return std::unexpected(std::move(e));
+  }
+  pkey_index_ = *index;
+  return {};
+}
+
+Result<QpPtr> Endpoint::create_qp(bool device_memory) {
+  ibv_qp_init_attr_ex attr{};
+  attr.send_cq = cq_.get();
+  attr.recv_cq = cq_.get();
+  attr.qp_type = IBV_QPT_RC;
+  attr.cap.max_send_wr = tx_depth_ + 1;  // +1: the signaled message that drains a timed stream
+  attr.cap.max_recv_wr = rx_depth_;
+  attr.cap.max_send_sge = 1;
+  attr.cap.max_recv_sge = 1;
+  attr.comp_mask = IBV_QP_INIT_ATTR_PD;
+  attr.pd = pd_.get();
+  // mlx5 copies small receives (and read responses) out of the CQE with the CPU: into device
+  // memory that faults. perftest sets MLX5_SCATTER_TO_CQE=0 for CUDA; here the QP says so.
+  const bool dv = device_memory && mlx5dv_is_supported(ctx_->device);
+  int err = 0;
+  for (uint32_t inline_bytes : kInlineSteps) {
+    attr.cap.max_inline_data = inline_bytes;
+    ibv_qp* qp = nullptr;
+    if (dv) {
+      mlx5dv_qp_init_attr mlx{};
+      mlx.comp_mask = MLX5DV_QP_INIT_ATTR_MASK_QP_CREATE_FLAGS;
+      mlx.create_flags = MLX5DV_QP_CREATE_DISABLE_SCATTER_TO_CQE;
+      qp = mlx5dv_create_qp(ctx_.get(), &attr, &mlx);
+    } else {
+      qp = ibv_create_qp_ex(ctx_.get(), &attr);
+    }
+    if (qp != nullptr) {
+      inline_asked_ = inline_bytes;
+      scatter_to_cqe_ = dv ? "off" : "default";
+      return QpPtr(qp);
+    }
+    err = errno;
+  }
+  return fail_errno(fmt::format("ibv_create_qp(RC, {} send / {} recv WRs)", tx_depth_, rx_depth_), err,
+                    fmt::format("the device allows {} WRs per QP and {} QPs: lower --tx-depth or --qps",
+                                dev_attr_.max_qp_wr, dev_attr_.max_qp));
 }
 
 Result<void> Endpoint::create_qps(const RunSpec& spec) {
   std::mt19937 rng(std::random_device{}());
   for (uint32_t i = 0; i < spec.qps; ++i) {
-    ibv_qp_init_attr attr{};
-    attr.send_cq = cq_.get();
-    attr.recv_cq = cq_.get();
-    attr.qp_type = IBV_QPT_RC;
-    attr.cap.max_send_wr = tx_depth_ + 1;  // +1: the signaled message that drains a timed stream
-    attr.cap.max_recv_wr = rx_depth_;
-    attr.cap.max_send_sge = 1;
-    attr.cap.max_recv_sge = 1;
-    attr.cap.max_inline_data = 220;  // what common NICs and rxe offer; trimmed below if not
-    QpPtr qp(ibv_create_qp(pd_.get(), &attr));
-    if (!qp) {
-      attr.cap.max_inline_data = 0;
-      qp.reset(ibv_create_qp(pd_.get(), &attr));
-    }
-    if (!qp) {
-      return fail_errno(fmt::format("ibv_create_qp(RC, {} send / {} recv WRs)", tx_depth_, rx_depth_), errno,
-                        fmt::format("the device allows {} WRs per QP and {} QPs: lower --tx-depth or --qps",
-                                    dev_attr_.max_qp_wr, dev_attr_.max_qp));
-    }
-    max_inline_ = buffer_->host_visible() ? attr.cap.max_inline_data : 0;
+    auto qp = create_qp(!buffer_->host_visible());
+    if (!qp) return std::unexpected(qp.error());
+    max_inline_ = buffer_->host_visible() ? inline_asked_ : 0;
     ibv_qp_attr init{};
     init.qp_state = IBV_QPS_INIT;
-    init.pkey_index = 0;
+    init.pkey_index = pkey_index_;
     init.port_num = port_;
-    init.qp_access_flags = op_info(spec.op).remote_access;
-    if (int rc = ibv_modify_qp(qp.get(), &init, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+    qp_access_ = op_info(spec.op).remote_access;
+    init.qp_access_flags = qp_access_;
+    if (int rc = ibv_modify_qp(qp->get(), &init, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
         rc != 0) {
       return fail_errno("ibv_modify_qp(INIT)", rc);
     }
-    qps_.push_back(std::move(qp));
+    qps_.push_back(std::move(*qp));
     psns_.push_back(rng() & 0xffffff);
     posted_recvs_.push_back(0);
   }
   return {};
+}
+
+LocalPort Endpoint::local_port() const {
+  return LocalPort{.port_num = port_,
+                   .roce = port_attr_.link_layer == IBV_LINK_LAYER_ETHERNET,
+                   .grh_required = (port_attr_.flags & IBV_QPF_GRH_REQUIRED) != 0,
+                   .lid = port_attr_.lid,
+                   .gid = gid_,
+                   .gid_index = gid_index_,
+                   .gid_index_given = gid_index_given_,
+                   .active_mtu_bytes = mtu_bytes(port_attr_.active_mtu),
+                   .max_qp_rd_atom = dev_attr_.max_qp_rd_atom,
+                   .max_qp_init_rd_atom = dev_attr_.max_qp_init_rd_atom};
 }
 
 EndpointInfo Endpoint::info() const {
@@ -204,12 +262,21 @@ EndpointInfo Endpoint::info() const {
                     .rx_addr = reinterpret_cast<uint64_t>(rx(0)),
                     .region_bytes = region_bytes_,
                     .qps = {},
-                    .memory = buffer_->info()};
+                    .memory = buffer_->info(),
+                    .max_qp_rd_atom = dev_attr_.max_qp_rd_atom,
+                    .max_qp_init_rd_atom = dev_attr_.max_qp_init_rd_atom,
+                    .pkey_index = pkey_index_,
+                    .inline_bytes = max_inline_,
+                    .relaxed_ordering = relaxed_ordering_,
+                    .scatter_to_cqe = scatter_to_cqe_,
+                    .cpu = cpu_,
+                    .numa_node = numa_node_,
+                    .placement_note = placement_note_};
   for (size_t i = 0; i < qps_.size(); ++i) info.qps.push_back({qps_[i]->qp_num, psns_[i]});
   return info;
 }
 
-Result<void> Endpoint::connect(const EndpointInfo& remote) {
+Result<void> Endpoint::connect(const EndpointInfo& remote, const PathSpec& path) {
   if (remote.qps.size() != qps_.size()) {
     return fail(Errc::kPeer, fmt::format("peer has {} QPs, this side {}", remote.qps.size(), qps_.size()));
   }
@@ -223,89 +290,26 @@ Result<void> Endpoint::connect(const EndpointInfo& remote) {
                                          to_string(gid_type_), gid_index_, remote.gid_type, remote.gid_index),
                 "use the same RoCE version on both sides (--gid-index)");
   }
-  ibv_gid remote_gid{};
-  if (inet_pton(AF_INET6, remote.gid.c_str(), remote_gid.raw) != 1) {
+  RemotePort peer{.lid = remote.lid, .gid = {}, .active_mtu_bytes = remote.mtu_bytes, .max_qp_rd_atom = remote.max_qp_rd_atom};
+  if (inet_pton(AF_INET6, remote.gid.c_str(), peer.gid.raw) != 1) {
     return fail(Errc::kProtocol, fmt::format("peer sent GID \"{}\"", remote.gid));
   }
-  auto mtu = mtu_from_bytes(std::min(remote.mtu_bytes, mtu_bytes(port_attr_.active_mtu)));
-  if (!mtu) return fail(Errc::kPeer, fmt::format("peer sent MTU {}", remote.mtu_bytes), "MTU must be 256..4096");
-  path_mtu_bytes_ = mtu_bytes(*mtu);
-  remote_ = remote;
-  const bool roce = port_attr_.link_layer == IBV_LINK_LAYER_ETHERNET;
-  const uint8_t rd_atomic = static_cast<uint8_t>(std::clamp(dev_attr_.max_qp_rd_atom, 1, 16));
+  const LocalPort local = local_port();
+  const bool roce = local.roce;
   for (size_t i = 0; i < qps_.size(); ++i) {
-    ibv_qp_attr rtr{};
-    rtr.qp_state = IBV_QPS_RTR;
-    rtr.path_mtu = *mtu;
-    rtr.dest_qp_num = remote.qps[i].qpn;
-    rtr.rq_psn = remote.qps[i].psn;
-    rtr.max_dest_rd_atomic = rd_atomic;
-    rtr.min_rnr_timer = 12;  // 0.64 ms
-    rtr.ah_attr.port_num = port_;
-    rtr.ah_attr.dlid = remote.lid;
-    if (roce) {
-      rtr.ah_attr.is_global = 1;
-      rtr.ah_attr.grh.dgid = remote_gid;
-      rtr.ah_attr.grh.sgid_index = static_cast<uint8_t>(gid_index_);
-      rtr.ah_attr.grh.hop_limit = 64;
-    }
-    if (int rc = ibv_modify_qp(qps_[i].get(), &rtr,
-                               IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-                                   IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
-        rc != 0) {
+    auto rtr = rtr_transition(local, peer, path, remote.qps[i].qpn, remote.qps[i].psn);
+    if (!rtr) return std::unexpected(rtr.error());
+    path_mtu_bytes_ = mtu_bytes(rtr->attr.path_mtu);
+    if (int rc = ibv_modify_qp(qps_[i].get(), &rtr->attr, rtr->mask); rc != 0) {
       return fail_errno("ibv_modify_qp(RTR)", rc,
                         roce ? "check the GIDs of both sides (railcheck devices) and the route to the peer"
-                             : "check the peer's LID and the subnet manager");
+                             : "check the peer's LID and GID, the pkey and the subnet manager");
     }
-    ibv_qp_attr rts{};
-    rts.qp_state = IBV_QPS_RTS;
-    rts.timeout = 14;    // 4.096 us * 2^14 = 67 ms per try
-    rts.retry_cnt = 7;
-    rts.rnr_retry = 7;   // infinite: a slow receiver is waited for, not failed
-    rts.sq_psn = psns_[i];
-    rts.max_rd_atomic = rd_atomic;
-    if (int rc = ibv_modify_qp(qps_[i].get(), &rts,
-                               IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-                                   IBV_QP_MAX_QP_RD_ATOMIC);
-        rc != 0) {
-      return fail_errno("ibv_modify_qp(RTS)", rc);
-    }
+    QpTransition rts = rts_transition(local, peer, psns_[i]);
+    if (int rc = ibv_modify_qp(qps_[i].get(), &rts.attr, rts.mask); rc != 0) return fail_errno("ibv_modify_qp(RTS)", rc);
   }
+  remote_ = remote;
   return {};
-}
-
-nlohmann::json to_json(const EndpointInfo& info) {
-  nlohmann::json qps = nlohmann::json::array();
-  for (const QpAddress& q : info.qps) qps.push_back({{"qpn", q.qpn}, {"psn", q.psn}});
-  return {{"device", info.device},   {"link_layer", info.link_layer},     {"lid", info.lid},
-          {"gid", info.gid},         {"gid_index", info.gid_index},       {"gid_type", info.gid_type},
-          {"mtu", info.mtu_bytes},   {"rkey", info.rkey},                 {"rx_addr", info.rx_addr},
-          {"region_bytes", info.region_bytes}, {"qps", std::move(qps)}, {"memory", to_json(info.memory)}};
-}
-
-Result<EndpointInfo> endpoint_from_json(const nlohmann::json& j) {
-  try {
-    EndpointInfo info{.device = j.at("device"),
-                      .link_layer = j.at("link_layer"),
-                      .lid = j.at("lid"),
-                      .gid = j.at("gid"),
-                      .gid_index = j.at("gid_index"),
-                      .gid_type = j.at("gid_type"),
-                      .mtu_bytes = j.at("mtu"),
-                      .rkey = j.at("rkey"),
-                      .rx_addr = j.at("rx_addr"),
-                      .region_bytes = j.at("region_bytes"),
-                      .qps = {},
-                      .memory = {}};
-    for (const auto& q : j.at("qps")) info.qps.push_back({q.at("qpn"), q.at("psn")});
-    auto memory = memory_info_from_json(j.at("memory"));
-    if (!memory) return std::unexpected(memory.error());
-    info.memory = std::move(*memory);
-    return info;
-  } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::kProtocol, fmt::format("peer's endpoint description: {}", e.what()),
-                "is the peer a railcheck of the same version?");
-  }
 }
 
 }  // namespace railcheck::verbs

@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/error.hpp"
+#include "verbs/addressing.hpp"
 #include "verbs/handles.hpp"
 #include "verbs/memory.hpp"
 #include "verbs/port_attrs.hpp"
@@ -18,12 +20,13 @@
 
 namespace railcheck::verbs {
 
-// Which local device, port and GID to use.
+// Which local device, port, GID and pkey to use.
 struct DeviceSpec {
   std::string device;       // RDMA device name, e.g. "mlx5_3"
   uint8_t port = 1;
-  int gid_index = -1;       // -1: the RoCEv2 GID of `ipv4` (or the first IPv4 RoCEv2 GID); IB: 0
-  std::string ipv4;         // preferred RoCEv2 GID address (the interface's IPv4), may be empty
+  int gid_index = -1;       // -1: RoCE: the RoCEv2 GID of `ip` (else the first IPv4, else global IPv6 one); IB: 0
+  std::string ip;           // the rail's address (IPv4 or IPv6) whose RoCEv2 GID to use; may be empty
+  std::optional<uint16_t> pkey;  // IB: the network's pkey (--pkey, the annotation's cni-args); none: a full member
 };
 
 struct QpAddress {
@@ -31,7 +34,8 @@ struct QpAddress {
   uint32_t psn = 0;
 };
 
-// What the peer needs to connect to this side and address its memory.
+// What the peer needs to connect to this side and address its memory, and what this side's
+// endpoint turned out to be (recorded with the results).
 struct EndpointInfo {
   std::string device;
   std::string link_layer;   // "Ethernet" or "InfiniBand"
@@ -45,6 +49,15 @@ struct EndpointInfo {
   uint64_t region_bytes = 0;  // size of each region; QP i's are at i * 2 * region_bytes
   std::vector<QpAddress> qps;
   MemoryInfo memory;        // where the buffer lives and how it was registered
+  int max_qp_rd_atom = 0;       // reads/atomics this side serves (its peer's initiator depth is bounded by it)
+  int max_qp_init_rd_atom = 0;  // reads/atomics this side may have outstanding
+  uint16_t pkey_index = 0;
+  uint32_t inline_bytes = 0;    // the inline size the QPs were created with (0: none)
+  bool relaxed_ordering = false;  // the MR has IBV_ACCESS_RELAXED_ORDERING
+  std::string scatter_to_cqe;   // mlx5: "off" for device memory; "default" otherwise
+  int cpu = -1;                 // the CPU the test ran on; -1: not pinned
+  int numa_node = -1;           // the NIC's NUMA node, where host buffers were placed; -1: unknown
+  std::string placement_note;   // why the CPU is shared or not NIC-local; empty: it is
 };
 
 nlohmann::json to_json(const EndpointInfo& info);
@@ -70,8 +83,15 @@ class Endpoint {
                                                 const BufferFactory& buffers);
 
   [[nodiscard]] EndpointInfo info() const;
-  // Moves every QP to RTR then RTS against the peer's QPs; path MTU = min of both ports.
-  Result<void> connect(const EndpointInfo& remote);
+  // Moves every QP to RTR then RTS against the peer's QPs (verbs/addressing.hpp decides the
+  // attributes); path MTU = min of both ports.
+  Result<void> connect(const EndpointInfo& remote, const PathSpec& path);
+  // This side's port as the addressing functions take it.
+  [[nodiscard]] LocalPort local_port() const;
+  // Where the test runs (set by the session once it placed its thread): recorded in info().
+  void set_placement(int cpu, int numa_node, std::string note) {
+    cpu_ = cpu, numa_node_ = numa_node, placement_note_ = std::move(note);
+  }
 
   // The rdma_cm path (verbs/cm.hpp) moves the QPs itself, then records what connect() would.
   void set_remote(const EndpointInfo& remote) { remote_ = remote; }
@@ -95,6 +115,8 @@ class Endpoint {
   [[nodiscard]] uint32_t max_inline_bytes() const noexcept { return max_inline_; }
   [[nodiscard]] uint32_t path_mtu_bytes() const noexcept { return path_mtu_bytes_; }
   [[nodiscard]] uint32_t rx_depth() const noexcept { return rx_depth_; }
+  // The QPs' remote access (the op's, verbs/ops.hpp).
+  [[nodiscard]] unsigned qp_access() const noexcept { return qp_access_; }
   [[nodiscard]] uint32_t tx_depth() const noexcept { return tx_depth_; }
   [[nodiscard]] const EndpointInfo& remote() const noexcept { return remote_; }
   [[nodiscard]] uint64_t region_bytes() const noexcept { return region_bytes_; }
@@ -104,8 +126,12 @@ class Endpoint {
 
  private:
   Endpoint() = default;
+  Result<void> query_port(const DeviceSpec& dev, const RunSpec& spec);
+  Result<void> make_buffer(const DeviceSpec& dev, const RunSpec& spec, const MemorySpec& mem, const BufferFactory& buffers);
   Result<void> choose_gid(const DeviceSpec& dev);
+  Result<void> choose_pkey(const DeviceSpec& dev);
   Result<void> create_qps(const RunSpec& spec);
+  Result<QpPtr> create_qp(bool device_memory);
 
   // Creation order; destroyed in reverse (the buffer deregisters its MR before the PD goes).
   ContextPtr ctx_;
@@ -131,6 +157,17 @@ class Endpoint {
   EndpointInfo remote_;
   uint32_t path_mtu_bytes_ = 0;
   bool relaxed_ordering_ = false;  // the MR was registered with IBV_ACCESS_RELAXED_ORDERING
+  bool gid_index_given_ = false;
+  unsigned qp_access_ = 0;
+  uint16_t pkey_index_ = 0;
+  uint32_t inline_asked_ = 0;      // what the QPs were created with (max_inline_ is 0 for device memory)
+  std::string scatter_to_cqe_ = "default";
+  int cpu_ = -1, numa_node_ = -1;
+  std::string placement_note_;
 };
+
+// The inline sizes tried when creating a QP, largest first (what mlx5, bnxt_re, irdma and EFA
+// accept lies among them; perftest picks per device, this steps down until one is accepted).
+inline constexpr uint32_t kInlineSteps[] = {220, 128, 96, 64, 32, 0};
 
 }  // namespace railcheck::verbs

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/json_reader.hpp"
+
 namespace railcheck::verbs {
 
 std::string to_string(const MemorySpec& mem) { return mem.arg.empty() ? mem.kind : mem.kind + ":" + mem.arg; }
@@ -64,22 +66,20 @@ nlohmann::json to_json(const MemoryInfo& info) {
 }
 
 Result<MemoryInfo> memory_info_from_json(const nlohmann::json& j) {
-  try {
-    MemoryInfo info{.kind = j.at("kind"),
-                    .registration = j.at("registration"),
-                    .registration_note = j.value("registration_note", ""),
-                    .huge_pages = j.value("huge_pages", false),
-                    .gpu = std::nullopt,
-                    .gpu_name = j.value("gpu_name", ""),
-                    .gpu_pci_address = j.value("gpu_pci_address", ""),
-                    .gpu_distance = j.value("gpu_distance", ""),
-                    .gpu_choice = j.value("gpu_choice", "")};
-    if (j.contains("gpu")) info.gpu = j.at("gpu").get<int>();
-    return info;
-  } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::kProtocol, fmt::format("peer's memory description: {}", e.what()),
-                "is the peer a railcheck of the same version?");
-  }
+  JsonErrors errors("peer's memory description: ", "is the peer a railcheck of the same version?", Errc::kProtocol);
+  JsonReader r(j, "memory", errors);
+  MemoryInfo info;
+  r.require("kind", info.kind);
+  r.require("registration", info.registration);
+  r.get("registration_note", info.registration_note);
+  r.get("huge_pages", info.huge_pages);
+  r.get("gpu", info.gpu);
+  r.get("gpu_name", info.gpu_name);
+  r.get("gpu_pci_address", info.gpu_pci_address);
+  r.get("gpu_distance", info.gpu_distance);
+  r.get("gpu_choice", info.gpu_choice);
+  if (errors.failed()) return errors.unexpected();
+  return info;
 }
 
 }  // namespace railcheck::verbs

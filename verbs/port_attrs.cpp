@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <cstring>
 
@@ -44,8 +45,8 @@ std::optional<ibv_mtu> mtu_from_bytes(uint32_t bytes) noexcept {
   return std::nullopt;
 }
 
-double rate_gbps(uint8_t active_speed, uint8_t active_width) noexcept {
-  // Per-lane data rates as ibv_devinfo names them (SDR .. NDR).
+double rate_gbps(uint16_t active_speed, uint8_t active_width) noexcept {
+  // Per-lane data rates as ibv_devinfo names them (SDR .. XDR).
   double lane = 0;
   switch (active_speed) {
     case 1: lane = 2.5; break;     // SDR
@@ -56,6 +57,7 @@ double rate_gbps(uint8_t active_speed, uint8_t active_width) noexcept {
     case 32: lane = 25.0; break;   // EDR
     case 64: lane = 50.0; break;   // HDR
     case 128: lane = 100.0; break; // NDR
+    case 256: lane = 200.0; break; // XDR (active_speed_ex only)
     default: return 0;
   }
   int lanes = 0;
@@ -68,6 +70,23 @@ double rate_gbps(uint8_t active_speed, uint8_t active_width) noexcept {
     default: return 0;
   }
   return lane * lanes;
+}
+
+double port_rate_gbps(uint8_t active_speed, uint8_t active_width, uint32_t active_speed_ex,
+                      std::optional<double> kernel_rate) noexcept {
+  if (kernel_rate && *kernel_rate > 0) return *kernel_rate;
+  if (active_speed_ex != 0 && active_speed_ex <= 0xffff) {
+    if (const double r = rate_gbps(static_cast<uint16_t>(active_speed_ex), active_width); r > 0) return r;
+  }
+  return rate_gbps(active_speed, active_width);
+}
+
+std::optional<double> kernel_rate_gbps(std::string_view text) noexcept {
+  const size_t space = text.find(' ');
+  double v = 0;
+  if (space == std::string_view::npos || text.substr(space, 7) != " Gb/sec") return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + space, v);
+  return ec == std::errc() && end == text.data() + space && v >= 0 ? std::optional<double>(v) : std::nullopt;
 }
 
 std::string_view port_state_name(ibv_port_state state) noexcept {

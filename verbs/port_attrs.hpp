@@ -23,8 +23,17 @@ uint32_t mtu_bytes(ibv_mtu mtu) noexcept;
 std::optional<ibv_mtu> mtu_from_bytes(uint32_t bytes) noexcept;
 
 // Data rate of a port in Gb/s from its active_speed and active_width codes (as
-// ibv_devinfo decodes them); 0 when either code is unknown.
-double rate_gbps(uint8_t active_speed, uint8_t active_width) noexcept;
+// ibv_devinfo decodes them, XDR's 256 included); 0 when either code is unknown.
+double rate_gbps(uint16_t active_speed, uint8_t active_width) noexcept;
+
+// A port's rate from the best source there is: the kernel's `rate` file (ports/P/rate, "800
+// Gb/sec (4X XDR)"), which knows every speed; else active_speed_ex (rdma-core 48+; 0: absent);
+// else active_speed, which an XDR port reports as NDR (it does not fit the old byte), so an
+// 800G port is never read as 400G where the kernel or the library can say better.
+double port_rate_gbps(uint8_t active_speed, uint8_t active_width, uint32_t active_speed_ex,
+                      std::optional<double> kernel_rate_gbps) noexcept;
+// "400 Gb/sec (4X NDR)" -> 400; nullopt for anything else.
+std::optional<double> kernel_rate_gbps(std::string_view text) noexcept;
 
 std::string_view port_state_name(ibv_port_state state) noexcept;  // "ACTIVE", "DOWN", ...
 std::string_view phys_state_name(uint8_t phys_state) noexcept;     // "LINK_UP", "DISABLED", ...

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "verbs/cm.hpp"
+#include "verbs/placement.hpp"
 #include "verbs/port_attrs.hpp"
 
 namespace railcheck::verbs {
@@ -77,12 +78,14 @@ Result<void> run_sizes(LoopContext& ctx, bool initiator, RunRecord& rec, const S
   return {};
 }
 
-// The IPv4 address of an endpoint's RoCE GID (what rdma_cm binds or resolves).
-Result<std::string> endpoint_ipv4(const EndpointInfo& e) {
-  if (e.gid.starts_with("::ffff:")) return e.gid.substr(7);
-  return fail(Errc::kUnsupported, fmt::format("{} has no IPv4 GID (gid {})", e.device, e.gid),
-              "--rdma-cm needs an IPv4 address on the RDMA interface; connect without --rdma-cm");
+// The IP address of an endpoint's RoCE GID (what rdma_cm binds or resolves): IPv4-mapped or IPv6.
+Result<std::string> endpoint_ip(const EndpointInfo& e) {
+  if (e.gid.starts_with("::ffff:") && e.gid.find('.') != std::string::npos) return e.gid.substr(7);
+  if (e.gid_type == "RoCEv2" && !e.gid.starts_with("fe80:")) return e.gid;
+  return fail(Errc::kUnsupported, fmt::format("{} has no routable RoCEv2 GID (gid {})", e.device, e.gid),
+              "--rdma-cm needs an IP address on the RDMA interface; connect without --rdma-cm");
 }
+
 
 }  // namespace
 
@@ -93,8 +96,11 @@ Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_si
   if (!oob) return std::unexpected(oob.error());
   auto dev = opt.device_for(oob->local_address());
   if (!dev) return give_up(*oob, "error", dev.error());
+  // Placed before the buffers are allocated: host memory comes from the NIC's node.
+  Placement placement = place_this_thread(dev->device);
   auto ep = Endpoint::open(*dev, opt.spec, opt.spec.mem, opt.buffers);
   if (!ep) return give_up(*oob, "error", ep.error());
+  (*ep)->set_placement(placement.cpu(), placement.numa_node(), placement.note());
 
   RunRecord rec{.spec = opt.spec, .peer = oob->peer_name(), .local = (*ep)->info(), .remote = {},
                 .path_mtu_bytes = 0, .clock = clock.description(), .rdma_cm = false, .sizes = {}};
@@ -108,14 +114,14 @@ Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_si
   if (!remote) return std::unexpected(remote.error());
   CmConnections cm;  // lives as long as the run: its ids hold the connections
   if (opt.rdma_cm) {
-    auto src = endpoint_ipv4(rec.local);
+    auto src = endpoint_ip(rec.local);
     if (!src) return give_up(*oob, "error", src.error());
     auto conns = cm_connect(**ep, *src, accept->value("cm_addr", ""), accept->value("cm_port", uint16_t{0}),
-                            opt.progress_timeout);
+                            opt.spec.path, *remote, opt.progress_timeout);
     if (!conns) return give_up(*oob, "error", conns.error());
     cm = std::move(*conns);
     (*ep)->set_remote(*remote);
-  } else if (auto ok = (*ep)->connect(*remote); !ok) {
+  } else if (auto ok = (*ep)->connect(*remote, opt.spec.path); !ok) {
     return give_up(*oob, "error", ok.error());
   }
   rec.remote = *remote;
@@ -157,25 +163,27 @@ Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt) {
   if (!remote) return give_up(oob, "refuse", remote.error());
   auto dev = opt.device_for(oob.local_address());
   if (!dev) return give_up(oob, "refuse", dev.error());
+  Placement placement = place_this_thread(dev->device);
   auto ep = Endpoint::open(*dev, *spec, spec->peer_mem, opt.buffers);
   if (!ep) return give_up(oob, "refuse", ep.error());
+  (*ep)->set_placement(placement.cpu(), placement.numa_node(), placement.note());
   const bool use_cm = hello->value("rdma_cm", false);
   nlohmann::json accept{{"type", "accept"}, {"endpoint", to_json((*ep)->info())}};
   CmConnections cm;  // lives as long as the run: its ids hold the connections
   if (use_cm) {
-    auto ip = endpoint_ipv4((*ep)->info());
+    auto ip = endpoint_ip((*ep)->info());
     if (!ip) return give_up(oob, "refuse", ip.error());
-    auto listener = cm_listen(*ip);
+    auto listener = cm_listen(*ip, spec->path);
     if (!listener) return give_up(oob, "refuse", listener.error());
     cm = std::move(*listener);
     accept["cm_addr"] = *ip;
     accept["cm_port"] = cm_port(cm);
-  } else if (auto ok = (*ep)->connect(*remote); !ok) {
+  } else if (auto ok = (*ep)->connect(*remote, spec->path); !ok) {
     return give_up(oob, "refuse", ok.error());
   }
   if (auto ok = oob.send(accept, opt.progress_timeout); !ok) return std::unexpected(ok.error());
   if (use_cm) {
-    if (auto ok = cm_accept(cm, **ep, opt.progress_timeout); !ok) return give_up(oob, "error", ok.error());
+    if (auto ok = cm_accept(cm, **ep, *remote, opt.progress_timeout); !ok) return give_up(oob, "error", ok.error());
     (*ep)->set_remote(*remote);
   }
 

@@ -19,7 +19,9 @@ namespace railcheck::verbs {
 
 // Bumped whenever a message changes meaning; both sides must agree.
 // 2: memory kinds in the spec and the endpoints, write_imm, refusals carry an error code.
-inline constexpr int kProtocolVersion = 2;
+// 3: the op table's ops (atomics), path attributes in the spec (tclass, sl, flow label), the
+//    endpoints' read limits, pkey index, inline size and placement.
+inline constexpr int kProtocolVersion = 3;
 
 struct RunRecord {
   RunSpec spec;

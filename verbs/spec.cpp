@@ -94,6 +94,11 @@ Result<void> validate(const RunSpec& spec) {
                "a write ping-pong polls the buffer with the CPU, which cannot read GPU memory; use --op write_imm "
                "(completion on the receiver's CQ) or send");
   }
+  if (spec.path.sl > 15) return bad("sl", fmt::format("sl {}", spec.path.sl), "a service level is 0..15");
+  if (spec.path.flow_label > 0xfffff) {
+    return bad("flow_label", fmt::format("flow label {}", spec.path.flow_label), "a flow label is 20 bits: 0..1048575");
+  }
+  if (spec.path.hop_limit == 0) return bad("hop_limit", "hop limit 0", "a hop limit is 1..255");
   if (lat && spec.verify) return bad("verify", "verify with a latency test", "data is checked in bandwidth tests; use bw --verify");
   if (spec.verify && !op.carries_pattern) {
     return bad("verify", fmt::format("verify with {}", op.name),
@@ -109,14 +114,16 @@ nlohmann::json to_json(const RunSpec& spec) {
           {"qps", spec.qps},                {"tx_depth", spec.tx_depth},
           {"bidir", spec.bidir},            {"mem", to_string(spec.mem)},
           {"peer_mem", to_string(spec.peer_mem)}, {"gpu_reg", to_string(spec.gpu_reg)},
-          {"verify", spec.verify}};
+          {"verify", spec.verify},          {"tclass", spec.path.tclass},
+          {"sl", spec.path.sl},              {"flow_label", spec.path.flow_label},
+          {"hop_limit", spec.path.hop_limit}};
 }
 
 Result<RunSpec> spec_from_json(const nlohmann::json& j, std::string_view path) {
   JsonErrors errors;
   JsonReader r(j, std::string(path), errors);
   r.only({"test", "op", "sizes", "iters", "duration_s", "warmup_iters", "qps", "tx_depth", "bidir", "mem", "peer_mem",
-          "gpu_reg", "verify"},
+          "gpu_reg", "verify", "tclass", "sl", "flow_label", "hop_limit"},
          "is not a spec field");
   RunSpec spec;
   std::string test{to_string(spec.kind)}, op{to_string(spec.op)};
@@ -134,6 +141,10 @@ Result<RunSpec> spec_from_json(const nlohmann::json& j, std::string_view path) {
   r.get("peer_mem", peer_mem);
   r.get("gpu_reg", gpu_reg);
   r.get("verify", spec.verify);
+  r.get("tclass", spec.path.tclass);
+  r.get("sl", spec.path.sl);
+  r.get("flow_label", spec.path.flow_label);
+  r.get("hop_limit", spec.path.hop_limit);
   if (errors.failed()) return errors.unexpected();
   // A value that parses wrong, or a spec that does not validate, names its field too.
   auto at = [&](std::string_view field, Error e) {

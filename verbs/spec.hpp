@@ -26,6 +26,18 @@ inline constexpr uint32_t kMaxQps = 64;
 inline constexpr uint32_t kMaxTxDepth = 8192;
 inline constexpr size_t kMaxSizes = 64;
 
+// The path attributes of the QPs' address vectors: the same on both sides (the spec travels to
+// the server), and recorded with the results. Defaults: class 0, SL 0, no flow label, hop limit
+// 255 (NCCL's and perftest's). On lossless RoCE the traffic class selects the PFC priority
+// (e.g. --tclass 106: DSCP 26 with ECN capable transport, the common "RoCE" class).
+struct PathSpec {
+  uint8_t tclass = 0;        // GRH traffic class (RoCEv2: the IP header's DSCP and ECN byte)
+  uint8_t sl = 0;            // service level, 0..15
+  uint32_t flow_label = 0;   // 20 bits
+  uint8_t hop_limit = 255;
+  bool operator==(const PathSpec&) const = default;
+};
+
 struct RunSpec {
   TestKind kind = TestKind::kLatency;
   Op op = Op::kWrite;
@@ -40,6 +52,7 @@ struct RunSpec {
   MemorySpec peer_mem;       // where the server's buffers live
   GpuReg gpu_reg = GpuReg::kAuto;  // how either side registers GPU memory
   bool verify = false;       // bandwidth: check the data in GPU memory too (host memory always is)
+  PathSpec path;
 
   [[nodiscard]] bool duration_mode() const noexcept { return duration_s > 0; }
   [[nodiscard]] TestId test() const noexcept { return TestId{.kind = kind, .op = op}; }

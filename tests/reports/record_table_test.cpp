@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -234,6 +235,37 @@ TEST(RecordTable, TheTerminalReportListsAFewFailuresPerRailNotEveryOne) {
   EXPECT_EQ(text.find("n20 -> hub"), std::string::npos);
   EXPECT_NE(text.find("a -> b"), std::string::npos);  // another rail has its own 20
   EXPECT_NE(text.find("... and 10 more fail records on rail r, not listed here"), std::string::npos) << text;
+}
+
+// Every fact of an end is part of its identity: two ends that differ in any field are two ends
+// (the table's key and PairEnd's == cannot drift apart).
+TEST(RecordTable, EveryEndFieldMakesAnotherEnd) {
+  const PairEnd base = bw_record("a", "b", 1).src;
+  const std::vector<std::function<void(PairEnd&)>> changes = {
+      [](PairEnd& e) { e.node = "x"; },           [](PairEnd& e) { e.pod = "x"; },
+      [](PairEnd& e) { e.interface = "x"; },      [](PairEnd& e) { e.ip = "x"; },
+      [](PairEnd& e) { e.device = "x"; },         [](PairEnd& e) { e.gid = "x"; },
+      [](PairEnd& e) { e.pci_address = "x"; },    [](PairEnd& e) { e.link_layer = "x"; },
+      [](PairEnd& e) { e.active_mtu = 1024; },    [](PairEnd& e) { e.rate_gbps = 200; },
+      [](PairEnd& e) { e.mem = "cuda"; },         [](PairEnd& e) { e.gpu = 3; },
+      [](PairEnd& e) { e.gpu_pci_address = "x"; }, [](PairEnd& e) { e.gpu_class = "SYS"; },
+      [](PairEnd& e) { e.mem_registration = "x"; }, [](PairEnd& e) { e.mem_note = "x"; },
+      [](PairEnd& e) { e.cpu = 7; },              [](PairEnd& e) { e.numa_node = 1; },
+      [](PairEnd& e) { e.placement_note = "x"; }, [](PairEnd& e) { e.relaxed_ordering = false; },
+      [](PairEnd& e) { e.inline_bytes = 64; },    [](PairEnd& e) { e.scatter_to_cqe = "off"; },
+  };
+  RecordTable t;
+  const uint32_t id = *t.intern_end(base);
+  std::set<uint32_t> ids{id};
+  for (const auto& change : changes) {
+    PairEnd e = base;
+    change(e);
+    ASSERT_FALSE(e == base);
+    const uint32_t other = *t.intern_end(e);
+    EXPECT_TRUE(ids.insert(other).second) << "an end that differs got the id of another";
+    EXPECT_EQ(t.end(other), e);
+    EXPECT_EQ(*t.intern_end(e, id), other);  // a stale hint is not taken for it
+  }
 }
 
 TEST(RecordTable, MoreEndsOnARailThanItCanNumberIsAClearError) {

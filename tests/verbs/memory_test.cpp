@@ -61,11 +61,20 @@ TEST(EndpointInfo, CarriesTheBuffersMemory) {
                  .region_bytes = 65536, .qps = {{.qpn = 17, .psn = 99}},
                  .memory = {.kind = "cuda", .registration = "dmabuf", .registration_note = {}, .huge_pages = false,
                             .gpu = 0, .gpu_name = {}, .gpu_pci_address = "0000:19:00.0", .gpu_distance = "PIX",
-                            .gpu_choice = {}}};
+                            .gpu_choice = {}},
+                 .max_qp_rd_atom = 16, .max_qp_init_rd_atom = 16, .pkey_index = 2, .inline_bytes = 0,
+                 .relaxed_ordering = true, .scatter_to_cqe = "off", .cpu = 5, .numa_node = 0,
+                 .placement_note = {}};
   auto back = endpoint_from_json(to_json(e));
   ASSERT_TRUE(back.has_value()) << back.error().message();
   EXPECT_EQ(back->memory, e.memory);
   EXPECT_EQ(back->rx_addr, e.rx_addr);
+  EXPECT_EQ(back->max_qp_rd_atom, 16);
+  EXPECT_EQ(back->pkey_index, 2);
+  EXPECT_EQ(back->scatter_to_cqe, "off");
+  EXPECT_TRUE(back->relaxed_ordering);
+  EXPECT_EQ(back->cpu, 5);
+  EXPECT_EQ(back->numa_node, 0);
 }
 
 TEST(DataPattern, OneDefinitionForHostAndDevice) {
