@@ -46,12 +46,12 @@ struct CoordinatorCliOptions {
   bool quiet = false;
 };
 
-Result<std::vector<verbs::RunSpec>> build_tests(const CoordinatorCliOptions& o) {
+Result<std::vector<verbs::RunSpec>> build_tests(const CoordinatorCliOptions& o, const reports::Profile& profile) {
   std::vector<verbs::RunSpec> out;
   for (const std::string& name : o.tests) {
     auto id = verbs::parse_test_id(name);
     if (!id) return std::unexpected(id.error());
-    auto spec = build_spec(o.spec, kScope, *id);
+    auto spec = build_spec(o.spec, kScope, *id, profile.run_bandwidth);
     if (!spec) return fail(spec.error().code, fmt::format("{}: {}", name, spec.error().what), spec.error().hint);
     if (std::ranges::none_of(out, [&](const verbs::RunSpec& t) { return t.test() == *id; })) out.push_back(*spec);
   }
@@ -59,7 +59,12 @@ Result<std::vector<verbs::RunSpec>> build_tests(const CoordinatorCliOptions& o) 
 }
 
 int run_coordinator_cmd(const CoordinatorCliOptions& o) {
-  auto tests = build_tests(o);
+  auto profile = reports::load_profile(o.profile);
+  if (!profile) {
+    std::cerr << "railcheck coordinator: " << profile.error().message() << "\n";
+    return kExitUsage;
+  }
+  auto tests = build_tests(o, *profile);
   if (!tests) {
     std::cerr << "railcheck coordinator: " << tests.error().message() << "\n";
     return kExitUsage;
@@ -67,11 +72,6 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
   const char* env_token = std::getenv("RAILCHECK_TOKEN_FILE");
   const std::string token_file =
       !o.token_file.empty() ? o.token_file : (env_token && *env_token ? env_token : "/etc/railcheck/token/token");
-  auto profile = reports::load_profile(o.profile);
-  if (!profile) {
-    std::cerr << "railcheck coordinator: " << profile.error().message() << "\n";
-    return kExitUsage;
-  }
   auto token = pods::read_token_file(token_file);
   if (!token) {
     std::cerr << "railcheck coordinator: " << token.error().message() << "\n";
@@ -183,7 +183,8 @@ Command add_coordinator_command(CLI::App& parent) {
       ->check(CLI::Range(size_t{0}, size_t{100'000'000}))
       ->default_val(200'000);
   sub->add_option("--profile", o->profile,
-                  "Verdict thresholds: default (from the link rate), lab (Soft-RoCE), or a profile JSON file")
+                  "Verdict thresholds and bandwidth defaults: default (gates from the link rate; bandwidth 1 MiB, 4 QPs, "
+                  "3 s), lab (Soft-RoCE: loose gates; bandwidth 64 KiB, 1 QP, 5000 messages), or a profile JSON file")
       ->default_val("default");
   sub->add_flag("--quiet", o->quiet, "No progress lines");
   return Command{sub, [o] { return run_coordinator_cmd(*o); }};

@@ -39,9 +39,15 @@ void add_spec_options(CLI::App& sub, SpecOptions& o, const SpecScope& scope) {
   sub.add_flag("-a,--sweep", o.sweep, "Every power of two from 2 B to 8 MiB (like perftest -a)")->excludes(size);
   auto* iters = sub.add_option(
       "-n,--iters", o.iters,
-      fmt::format("Iterations per size, after the warm-up (default {})",
-                  kind_defaults(scope, [](const verbs::RunSpec& s) { return s.iters; })));
-  sub.add_option("-D,--duration", o.duration_s, "Seconds per size instead of a fixed count (percentiles are kept)")
+      fmt::format("Iterations per size (bandwidth: messages per QP), after the warm-up (default {})",
+                  kind_defaults(scope, [](const verbs::RunSpec& s) {
+                    return s.duration_mode() ? std::string("none: timed, see -D") : fmt::format("{}", s.iters);
+                  })));
+  sub.add_option("-D,--duration", o.duration_s,
+                 fmt::format("Seconds per size instead of a fixed count (percentiles are kept) (default {})",
+                             kind_defaults(scope, [](const verbs::RunSpec& s) {
+                               return s.duration_mode() ? fmt::format("{:g} s", s.duration_s) : std::string("a count");
+                             })))
       ->check(CLI::Range(0.01, verbs::kMaxDurationS))
       ->excludes(iters);
   sub.add_option("--warmup", o.warmup,
@@ -89,8 +95,9 @@ void add_spec_options(CLI::App& sub, SpecOptions& o, const SpecScope& scope) {
       ->group("Memory");
 }
 
-Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, verbs::TestId test) {
-  verbs::RunSpec spec = verbs::default_spec(test.kind, test.op);
+Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, verbs::TestId test,
+                                  const verbs::BandwidthDefaults& bw) {
+  verbs::RunSpec spec = verbs::default_spec(test.kind, test.op, bw);
   if (o.sweep) {
     spec.sizes_bytes = verbs::sweep_sizes();
   } else if (!o.sizes.empty()) {
@@ -98,8 +105,11 @@ Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, 
     if (!sizes) return std::unexpected(sizes.error());
     spec.sizes_bytes = std::move(*sizes);
   }
-  if (o.iters != 0) spec.iters = o.iters;
-  spec.duration_s = o.duration_s;
+  if (o.iters != 0) {
+    spec.iters = o.iters;
+    spec.duration_s = 0;  // a count asked for is a counted run, whatever the kind's default
+  }
+  if (o.duration_s > 0) spec.duration_s = o.duration_s;
   if (o.warmup >= 0) spec.warmup_iters = static_cast<uint64_t>(o.warmup);
   if (scope.bandwidth && test.kind == verbs::TestKind::kBandwidth) {
     if (o.qps != 0) spec.qps = o.qps;

@@ -43,8 +43,11 @@ struct SpecOptions {
 void add_spec_options(CLI::App& sub, SpecOptions& o, const SpecScope& scope);
 
 // The spec of one test from the options: `scope` says which apply (a bandwidth-only option is
-// left at its default for a latency test). Errors name what was wrong.
-Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, verbs::TestId test);
+// left at its default for a latency test); `bw` (a profile's) changes the bandwidth defaults
+// the options do not override. -n means a counted run, -D a timed one. Errors name what was
+// wrong.
+Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, verbs::TestId test,
+                                  const verbs::BandwidthDefaults& bw = {});
 
 // "--op" with the op table's names as choices and help.
 void add_op_option(CLI::App& sub, std::string& op);

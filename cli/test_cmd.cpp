@@ -134,7 +134,7 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
   add_spec_options(sub, o.spec, scope_of(kind));
   sub.add_flag("-R,--rdma-cm", o.rdma_cm,
                "Connect the QPs through rdma_cm (address and route resolved by the CM) instead of the OOB exchange");
-  sub.add_option("--format", o.format, "table (default) or json (schema railcheck.results/v1, one record per size)")
+  sub.add_option("--format", o.format, "table (default) or json (schema railcheck.results/v1.1, one record per size)")
       ->check(CLI::IsMember({"table", "json"}));
   sub.add_option("-o,--output", o.output, "Write the result to FILE instead of stdout");
   sub.add_option("--timeout", o.timeout_s, "Seconds without progress before the peer is declared gone")

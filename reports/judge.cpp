@@ -137,7 +137,9 @@ Verdict check(const JudgeContext& c, const RecordTable& t, const Row& r, size_t 
   const RecordTable::Kind& kind = t.kind(r);
   const KindRule& rule = c.rules[r.kind];
   Verdict v = Verdict::kPass;
-  if (c.all_gated || c.gate[i]) {
+  // Bandwidth is gated at every size where the link saturates, not only the largest.
+  const bool saturating = !kind.latency && c.profile.bw_gate_from_bytes > 0 && t.size_bytes(r) >= c.profile.bw_gate_from_bytes;
+  if (c.all_gated || c.gate[i] || saturating) {
     v = kind.latency ? check_latency(r, p99, rule, out) : check_bandwidth(c, r, kind.bidir, kind.rail, out);
   }
   return worse_of(v, check_outlier(r, kind.latency, c.profile, rule, out));

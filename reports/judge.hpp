@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "reports/results.hpp"
 #include "verbs/ops.hpp"
+#include "verbs/spec.hpp"
 
 namespace railcheck::reports {
 
@@ -49,9 +50,13 @@ struct LatencyLimitsUs {
 struct Profile {
   std::string name = "default";  // a shipped profile's name, or the path it was read from
   std::string description;
-  // Bandwidth (average Gb/s), gated at the largest size each pair ran a test with.
+  // Bandwidth (average Gb/s), gated at every size from bw_gate_from_bytes up (where a port
+  // saturates) and at the largest size each pair ran a test with.
   double bw_rate_fraction = 0.90;  // x the slower end's port rate (x2 bidirectional); 0: off
   double bw_min_gbps = 0;          // floor whatever the rate, and when no rate is known; 0: off
+  uint64_t bw_gate_from_bytes = 1 << 20;  // 0: only the largest size
+  // What the coordinator runs when its options do not say (the lab's small counted runs).
+  verbs::BandwidthDefaults run_bandwidth;
   // Latency, gated at the smallest size each pair ran a test with.
   // An atomic is a round trip like a read: the read gate.
   LatencyLimitsUs lat_p50_max_us{.by_key = {{"write", 2.5}, {"read", 4.5}, {"send", 2.5}, {"atomic", 4.5}}};

@@ -60,14 +60,27 @@ Result<Profile> profile_from_json(const json& doc, std::string_view origin) {
   Profile p;
   p.name = std::string(origin);
   JsonReader top(doc, "", errors);
-  only(top, {"$schema", "description", "bandwidth", "latency", "outliers", "causes"});
+  only(top, {"$schema", "description", "bandwidth", "latency", "outliers", "causes", "run"});
   std::string schema_ref;
   top.get("$schema", schema_ref);
   top.get("description", p.description);
   top.object("bandwidth", [&](JsonReader& r) {
-    only(r, {"rate_fraction", "min_gbps"});
+    only(r, {"rate_fraction", "min_gbps", "gate_from_bytes"});
     r.get_in("rate_fraction", p.bw_rate_fraction, 0.0, 1.0);
     r.get_in("min_gbps", p.bw_min_gbps, 0.0, 1e6);
+    r.get_in("gate_from_bytes", p.bw_gate_from_bytes, uint64_t{0}, verbs::kMaxMessageBytes);
+  });
+  top.object("run", [&](JsonReader& run) {
+    only(run, {"bandwidth"});
+    run.object("bandwidth", [&](JsonReader& r) {
+      only(r, {"size_bytes", "qps", "iters"});
+      verbs::BandwidthDefaults& d = p.run_bandwidth;
+      uint64_t size = 0, iters = 0;
+      uint32_t qps = 0;
+      if (r.get_in("size_bytes", size, uint64_t{1}, verbs::kMaxMessageBytes)) d.size_bytes = size;
+      if (r.get_in("qps", qps, 1u, verbs::kMaxQps)) d.qps = qps;
+      if (r.get_in("iters", iters, uint64_t{1}, verbs::kMaxIters)) d.iters = iters;
+    });
   });
   top.object("latency", [&](JsonReader& r) {
     only(r, {"p50_max_us", "p99_max_us"});

@@ -14,15 +14,22 @@ uint64_t RunSpec::max_size_bytes() const noexcept {
   return sizes_bytes.empty() ? 0 : *std::ranges::max_element(sizes_bytes);
 }
 
-RunSpec default_spec(TestKind kind, Op op) {
-  const bool lat = kind == TestKind::kLatency;
+RunSpec default_spec(TestKind kind, Op op, const BandwidthDefaults& bw) {
   RunSpec spec;
   spec.kind = kind;
   spec.op = op;
   const uint32_t fixed = op_info(op).fixed_bytes;
-  spec.sizes_bytes = {fixed != 0 ? fixed : lat ? 2u : 65536u};
-  spec.iters = lat ? 1000 : 5000;
-  spec.warmup_iters = lat ? 100 : 16;
+  if (kind == TestKind::kLatency) {
+    spec.sizes_bytes = {fixed != 0 ? fixed : 2u};
+    spec.iters = 1000;
+    spec.warmup_iters = 100;
+    return spec;
+  }
+  spec.sizes_bytes = {fixed != 0 ? fixed : bw.size_bytes.value_or(kBwDefaultSizeBytes)};
+  spec.qps = bw.qps.value_or(kBwDefaultQps);
+  spec.iters = bw.iters.value_or(5000);
+  spec.duration_s = bw.iters ? 0 : kBwDefaultDurationS;
+  spec.warmup_iters = 16;
   return spec;
 }
 

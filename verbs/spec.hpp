@@ -5,6 +5,7 @@
 // sides always run the same thing.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,10 +70,28 @@ struct RunSpec {
 // The sizes perftest's -a covers: 2 B .. 8 MiB, powers of two.
 std::vector<uint64_t> sweep_sizes();
 
+// What a bandwidth test runs when the command line does not say; a profile may change it
+// (the lab's: 64 KiB, one QP, a count) so that slow links finish soon. Unset: the built-in.
+struct BandwidthDefaults {
+  std::optional<uint64_t> size_bytes;
+  std::optional<uint32_t> qps;
+  std::optional<uint64_t> iters;  // set: a counted run (per QP) instead of a duration
+  bool operator==(const BandwidthDefaults&) const = default;
+};
+
+// Built-in bandwidth defaults, sized for 400-800 Gb/s ConnectX-7/8 ports (docs/verbs.md):
+// 1 MiB messages (where a port saturates: perftest's and NVIDIA's certification runs reach
+// line rate from 64 KiB-1 MiB), 4 QPs (one QP's outstanding-write window limits a 400G
+// port; NCCL and ngc_multinode_perf use several), 3 s per size (perftest's -D 2-5 s).
+inline constexpr uint64_t kBwDefaultSizeBytes = 1 << 20;
+inline constexpr uint32_t kBwDefaultQps = 4;
+inline constexpr double kBwDefaultDurationS = 3;
+
 // What a front end (lat/bw, the coordinator) runs when not told otherwise: latency 2 B, 1000
-// iterations after 100 warm-up; bandwidth 64 KiB, 5000 messages per QP after 16; an op of one
-// size (atomics: 8 B) at that size.
-RunSpec default_spec(TestKind kind, Op op);
+// iterations after 100 warm-up; bandwidth kBwDefaultSizeBytes on kBwDefaultQps QPs for
+// kBwDefaultDurationS per size after 16 warm-up messages per QP, unless `bw` says otherwise;
+// an op of one size (atomics: 8 B) at that size.
+RunSpec default_spec(TestKind kind, Op op, const BandwidthDefaults& bw = {});
 
 // Parses each of a list of sizes (parse_size); the first bad one is the error.
 Result<std::vector<uint64_t>> parse_sizes(const std::vector<std::string>& texts);

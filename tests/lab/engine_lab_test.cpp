@@ -113,7 +113,7 @@ class EngineBandwidth : public EngineLab, public ::testing::WithParamInterface<c
 
 TEST_P(EngineBandwidth, StreamsExactlyTheAskedMessages) {
   auto srv = serve();
-  json doc = client_json(std::string("bw --op ") + GetParam() + " -n 300 -s 64K");
+  json doc = client_json(std::string("bw --qps 1 --op ") + GetParam() + " -n 300 -s 64K");
   ASSERT_EQ(doc.at("records").size(), 1u);
   const json& r = doc["records"][0];
   EXPECT_EQ(r.at("iters"), 300);
@@ -123,7 +123,7 @@ TEST_P(EngineBandwidth, StreamsExactlyTheAskedMessages) {
 
 TEST_P(EngineBandwidth, BidirectionalAddsBothSides) {
   auto srv = serve();
-  json doc = client_json(std::string("bw --bidir --op ") + GetParam() + " -n 200 -s 16K");
+  json doc = client_json(std::string("bw --qps 1 --bidir --op ") + GetParam() + " -n 200 -s 16K");
   const json& r = doc.at("records").at(0);
   EXPECT_EQ(r.at("bidir"), true);
   expect_bandwidth(r);
@@ -324,7 +324,7 @@ TEST_F(EngineLab, ClientAndServerChooseTheDeviceByRailFromNetworkStatus) {
 
 TEST_F(EngineLab, ClientChoosesTheDeviceByNetdev) {
   auto srv = serve();
-  auto r = run_command(lab::in_pod(client(), kBin + " bw -n 50 --format json " + server().eth0 + " --netdev " +
+  auto r = run_command(lab::in_pod(client(), kBin + " bw -n 50 -s 64K --format json " + server().eth0 + " --netdev " +
                                                  client().rails[0].netdev));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out).at("records").at(0).at("src").at("device"), client().rails[0].rdma_device);

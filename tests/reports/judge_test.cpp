@@ -50,11 +50,22 @@ TEST(Judge, BidirectionalGateCountsBothDirections) {
   EXPECT_EQ(judged({rec}).records[0].verdict, Verdict::kPass);
 }
 
-TEST(Judge, BandwidthIsGatedAtTheLargestSizeOnly) {
-  // 64 KiB rarely fills the link; only the pair's largest size is held to the rate.
+TEST(Judge, BandwidthIsGatedFromTheSaturationSizeAndAtTheLargest) {
+  // 64 KiB rarely fills the link: below gate_from_bytes (1 MiB) only the largest size is held
+  // to the rate; from 1 MiB up every size is.
   auto r = judged({bw_record("a", "b", 120, 65536), bw_record("a", "b", 380, 1 << 20)});
   EXPECT_EQ(r.records[0].verdict, Verdict::kPass);
   EXPECT_EQ(r.records[1].verdict, Verdict::kPass);
+  auto sweep = judged({bw_record("a", "b", 120, 65536), bw_record("a", "b", 200, 1 << 20),
+                       bw_record("a", "b", 380, 8 << 20)});
+  EXPECT_EQ(sweep.records[0].verdict, Verdict::kPass);
+  EXPECT_EQ(sweep.records[1].verdict, Verdict::kFail);  // a 1 MiB dip is a fault, not a small size
+  EXPECT_EQ(sweep.records[1].cause, "200.0 Gb/s < 360.0 Gb/s (0.90 x 400 Gb/s)");
+  EXPECT_EQ(sweep.records[2].verdict, Verdict::kPass);
+  Profile largest_only;
+  largest_only.bw_gate_from_bytes = 0;
+  auto old_rule = judged({bw_record("a", "b", 200, 1 << 20), bw_record("a", "b", 380, 8 << 20)}, largest_only);
+  EXPECT_EQ(old_rule.records[0].verdict, Verdict::kPass);
 }
 
 TEST(Judge, NoPortRateMeansNoRateGateButTheFloorHolds) {

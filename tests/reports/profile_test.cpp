@@ -69,6 +69,24 @@ TEST(Profile, LabHasNoRateGateAndGenerousLatency) {
   EXPECT_GT(p->bw_min_gbps, 0);
   EXPECT_GE(p->lat_p50_max_us.of("read"), 1000);
   EXPECT_EQ(p->roce_min_mtu, 0u);
+  // The lab's bandwidth tests: small and counted, for a TCG guest's ~0.1-1 Gb/s.
+  EXPECT_EQ(p->run_bandwidth, (verbs::BandwidthDefaults{.size_bytes = 65536, .qps = 1, .iters = 5000}));
+}
+
+TEST(Profile, RunSectionSetsTheBandwidthDefaults) {
+  auto p = profile_from_json(json{{"run", {{"bandwidth", {{"qps", 8}}}}}, {"bandwidth", {{"gate_from_bytes", 0}}}},
+                             "mine");
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  EXPECT_EQ(p->run_bandwidth.qps, 8u);
+  EXPECT_FALSE(p->run_bandwidth.size_bytes.has_value());
+  EXPECT_FALSE(p->run_bandwidth.iters.has_value());
+  EXPECT_EQ(p->bw_gate_from_bytes, 0u);
+  auto bad = profile_from_json(json{{"run", {{"bandwidth", {{"qps", 0}}}}}}, "mine");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("run.bandwidth.qps"), std::string::npos) << bad.error().message();
+  auto unknown = profile_from_json(json{{"run", {{"latency", json::object()}}}}, "mine");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("run.latency"), std::string::npos) << unknown.error().message();
 }
 
 TEST(Profile, MissingFieldsKeepTheDefaults) {
@@ -180,10 +198,15 @@ TEST(Profile, SchemaAndReaderAgree) {
   std::ranges::sort(schema_keys);
   std::ranges::sort(table_keys);
   EXPECT_EQ(schema_keys, table_keys);
-  // rate_fraction, min_gbps, 2 x the profile keys, pct, min_pairs, roce_min_mtu
-  ASSERT_EQ(leaves.size(), 5 + 2 * table_keys.size());
+  // rate_fraction, min_gbps, gate_from_bytes, 2 x the profile keys, pct, min_pairs,
+  // roce_min_mtu; run.bandwidth's size_bytes, qps, iters (no default: unset is the built-in)
+  ASSERT_EQ(leaves.size(), 6 + 2 * table_keys.size() + 3);
   json from_defaults = json::object();
   for (const auto& [path, value] : leaves) {
+    if (path.starts_with("run.")) {
+      EXPECT_TRUE(value.is_null()) << path << ": the built-in default is the absence of the field";
+      continue;
+    }
     ASSERT_FALSE(value.is_null()) << path << " has no default in the schema";
     from_defaults = set_path(from_defaults, path, value);
   }

@@ -240,6 +240,28 @@ TEST(Ops, NamesParsersAndDispatchComeFromTheTable) {
   EXPECT_NE(ops_help().find("fetch_add"), std::string::npos);
 }
 
+// Bandwidth defaults fit for 400-800G (1 MiB, 4 QPs, 3 s per size); a profile's defaults
+// replace the built-in ones, and a count given makes a counted run.
+TEST(Spec, BandwidthDefaultsSaturateAFastPortAndAProfileMayChangeThem) {
+  const RunSpec bw = default_spec(TestKind::kBandwidth, Op::kWrite);
+  EXPECT_EQ(bw.sizes_bytes, std::vector<uint64_t>{1 << 20});
+  EXPECT_EQ(bw.qps, 4u);
+  EXPECT_TRUE(bw.duration_mode());
+  EXPECT_DOUBLE_EQ(bw.duration_s, 3);
+  EXPECT_TRUE(validate(bw).has_value());
+  const RunSpec lab = default_spec(TestKind::kBandwidth, Op::kWrite, {.size_bytes = 65536, .qps = 1, .iters = 5000});
+  EXPECT_EQ(lab.sizes_bytes, std::vector<uint64_t>{65536});
+  EXPECT_EQ(lab.qps, 1u);
+  EXPECT_FALSE(lab.duration_mode());
+  EXPECT_EQ(lab.iters, 5000u);
+  const RunSpec atomic = default_spec(TestKind::kBandwidth, Op::kFetchAdd, {.size_bytes = 65536, .qps = {}, .iters = {}});
+  EXPECT_EQ(atomic.sizes_bytes, std::vector<uint64_t>{8});  // an atomic has one size
+  const RunSpec lat = default_spec(TestKind::kLatency, Op::kWrite, {.size_bytes = 65536, .qps = 8, .iters = 7});
+  EXPECT_EQ(lat.sizes_bytes, std::vector<uint64_t>{2});  // bandwidth defaults leave latency alone
+  EXPECT_EQ(lat.qps, 1u);
+  EXPECT_EQ(lat.iters, 1000u);
+}
+
 TEST(Ops, AtomicsDefaultToTheirOneSizeAndCheckNoPattern) {
   const RunSpec lat = default_spec(TestKind::kLatency, Op::kFetchAdd);
   EXPECT_EQ(lat.sizes_bytes, std::vector<uint64_t>{8});
