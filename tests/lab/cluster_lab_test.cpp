@@ -178,7 +178,8 @@ TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {
   // Three records in memory at most: the run goes on with the compact table and the records
   // file, and results.json and report.txt come from those.
   const std::string out = (dir_ / "large").string();
-  auto r = run_command(coordinator("--tests write_lat -n 50 --timeout 20 --profile lab --keep-records 3 -o " + out));
+  auto r = run_command(
+      coordinator("--tests write_lat -n 50 --timeout 20 --profile lab --keep-records 3 --log-results -o " + out));
   EXPECT_NE(r.err.find("more than 3 records"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("more than --keep-records 3: junit.xml, report.html and metrics.prom are not written"),
             std::string::npos)
@@ -209,6 +210,13 @@ TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {
     EXPECT_EQ(rejudged["records"][i]["verdict"], res["records"][i]["verdict"]) << i;
     EXPECT_EQ(rejudged["records"][i]["cause"], res["records"][i]["cause"]) << i;
   }
+  // Its log ends with the streamed results.json, which renders the formats left out here.
+  std::ofstream(dir_ / "large.log", std::ios::binary) << r.out;
+  auto from_log = run_command(kBin + " report --from-log " + shell_quote((dir_ / "large.log").string()) +
+                              " --format json,junit -o " + shell_quote((dir_ / "large-log").string()));
+  EXPECT_EQ(from_log.exit_code, r.exit_code) << from_log.err;
+  EXPECT_EQ(read_text(dir_ / "large-log" / "results.json"), read_text(dir_ / "large" / "results.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "large-log" / "junit.xml"));
 }
 
 TEST_F(ClusterLab, ABusyInterfaceIsWaitedForNotFailed) {
