@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "pods/api.hpp"
 #include "pods/coordinator.hpp"
 #include "reports/judge.hpp"
+#include "reports/log_block.hpp"
 #include "reports/outputs.hpp"
 #include "reports/results.hpp"
 
@@ -44,7 +46,32 @@ struct CoordinatorCliOptions {
   size_t keep_records = 200'000;
   std::string profile = "default";
   bool quiet = false;
+  bool log_results = false;
 };
+
+// A results block larger than this may not survive in a container's log: kubelet rotates it
+// past containerLogMaxSize (10Mi by default) and `kubectl logs` shows the newest file only.
+constexpr uintmax_t kLogBlockNoteBytes = 8u << 20;
+
+// --log-results: results.json as written, framed, at the very end of stdout (reports/log_block.hpp).
+Result<void> log_results(const std::string& output_dir, const std::string& schema) {
+  const std::filesystem::path path = std::filesystem::path(output_dir) / "results.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail_errno(fmt::format("--log-results: open {}", path.string()), errno);
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes > kLogBlockNoteBytes) {
+    std::cerr << fmt::format(
+        "railcheck coordinator: the results block is {:.1f} MiB: more than kubelet keeps of a container's log by "
+        "default (containerLogMaxSize 10Mi); if `railcheck report --from-log` finds its start gone, keep the report "
+        "on a volume (coordinator.reportVolume)\n",
+        static_cast<double>(bytes) / (1u << 20));
+  }
+  std::cout << std::flush;
+  auto written = reports::write_log_block(in, schema, std::cout);
+  if (!written) return std::unexpected(written.error());
+  return {};
+}
 
 Result<std::vector<verbs::RunSpec>> build_tests(const CoordinatorCliOptions& o, const reports::Profile& profile) {
   std::vector<verbs::RunSpec> out;
@@ -127,6 +154,12 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
         "`railcheck report {}/results.json --format junit,html,prometheus -o DIR` renders them where memory allows\n",
         run->table.size(), o.keep_records, names, finished->left_out.size() == 1 ? "is" : "are", o.output_dir);
   }
+  if (o.log_results) {
+    if (auto logged = log_results(o.output_dir, run->results.schema_version); !logged) {
+      std::cerr << "railcheck coordinator: " << logged.error().message() << "\n";
+      return kExitUsage;
+    }
+  }
   return finished->outcome.failed() ? kExitFailed : kExitOk;
 }
 
@@ -187,6 +220,10 @@ Command add_coordinator_command(CLI::App& parent) {
                   "3 s), lab (Soft-RoCE: loose gates; bandwidth 64 KiB, 1 QP, 5000 messages), or a profile JSON file")
       ->default_val("default");
   sub->add_flag("--quiet", o->quiet, "No progress lines");
+  sub->add_flag("--log-results", o->log_results,
+                "End stdout with results.json between BEGIN/END marker lines (with its length and CRC-32), so the "
+                "results survive in a pod's log: `kubectl logs job/NAME-test | railcheck report --from-log - "
+                "--format junit,html -o DIR`");
   return Command{sub, [o] { return run_coordinator_cmd(*o); }};
 }
 

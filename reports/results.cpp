@@ -240,17 +240,28 @@ Result<Record> record_from_json(const json& j) {
   return rec;
 }
 
-Result<Results> load_results(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return fail_errno(fmt::format("open results file {}", path), errno, "give the results.json the coordinator wrote");
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+namespace {
+
+Result<Results> checked_results(const json& j, const std::string& source) {
   if (j.is_discarded()) {
-    return fail(Errc::kInvalidArgument, fmt::format("{} is not valid JSON", path),
+    return fail(Errc::kInvalidArgument, fmt::format("{} is not valid JSON", source),
                 "give the results.json the coordinator wrote (or `railcheck lat/bw --format json`)");
   }
   auto r = results_from_json(j);
-  if (!r) return fail(r.error().code, fmt::format("{}: {}", path, r.error().what), r.error().hint);
+  if (!r) return fail(r.error().code, fmt::format("{}: {}", source, r.error().what), r.error().hint);
   return r;
+}
+
+}  // namespace
+
+Result<Results> load_results(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail_errno(fmt::format("open results file {}", path), errno, "give the results.json the coordinator wrote");
+  return checked_results(json::parse(in, nullptr, /*allow_exceptions=*/false), path);
+}
+
+Result<Results> parse_results(std::string_view text, const std::string& source) {
+  return checked_results(json::parse(text, nullptr, /*allow_exceptions=*/false), source);
 }
 
 }  // namespace railcheck::reports

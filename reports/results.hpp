@@ -147,5 +147,7 @@ Result<Record> record_from_json(const nlohmann::json& j);
 // Reads a results document; errors name the JSON path of the bad field and what was expected.
 Result<Results> results_from_json(const nlohmann::json& j);
 Result<Results> load_results(const std::string& path);
+// The same from a document's text; errors name `source` ("log.txt lines 12-4000").
+Result<Results> parse_results(std::string_view text, const std::string& source);
 
 }  // namespace railcheck::reports

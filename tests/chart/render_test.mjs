@@ -155,6 +155,7 @@ function commonChecks(label, objects, values) {
     assert.equal(coord.args.includes("--bidir"), c.bidir);
     assert.equal(coord.args.includes("--cross-rail"), false);
     assert.equal(argValue(coord.args, "--expect-nodes"), c.expectNodes ? String(c.expectNodes) : undefined);
+    assert.equal(coord.args.includes("--log-results"), c.logResults);
   });
   t.check(`${label}: agents and coordinator run the same image`, () => {
     assert.equal(coord.image, agent.image);
@@ -176,6 +177,9 @@ const perFile = {
       assert.equal(argValue(args, "--profile"), "default");
       assert.equal(argValue(args, "--size"), undefined);
       assert.deepEqual(volume(one(o, "Job"), "report"), { name: "report", emptyDir: {} });
+    });
+    t.check("defaults: the results end the coordinator's log (--log-results)", () => {
+      assert.ok(container(one(o, "Job"), "coordinator").args.includes("--log-results"));
     });
   },
   "roce-8rails.yaml": (o) => {
@@ -354,6 +358,11 @@ const notes = renderNotes(helm, { values: [path.join(valuesDir, "roce-8rails.yam
 t.check("NOTES: helm test and its log for this release", () => {
   assert.match(notes, /helm test rel -n rdma --timeout 1860s/);
   assert.match(notes, /kubectl -n rdma logs job\/rel-test/);
+  assert.match(notes, /kubectl -n rdma logs job\/rel-test \| railcheck report --from-log - --format junit,html -o out\//);
+});
+t.check("NOTES: no --from-log line when the results are not logged", () => {
+  const quiet = renderNotes(helm, { set: ["coordinator.logResults=false"] });
+  assert.doesNotMatch(quiet, /--from-log/);
 });
 t.check("NOTES: kubectl exec one-liners for topo, check, lat and bw", () => {
   for (const cmd of ["railcheck topo", "railcheck check", "railcheck devices", "railcheck lat \\$B_IP --rail net1",

@@ -1,7 +1,10 @@
 // The agent and the coordinator across the lab's pods, for real: an agent in every pod (each
 // reading its own podinfo and the shared token), the coordinator in pod0 running every rail's
-// all-pairs matrix. Then the failure paths: an agent killed mid-run, a wrong token.
+// all-pairs matrix. Then the failure paths: an agent killed mid-run, a wrong token. Last, the
+// chart's helm test Job: its coordinator command as rendered, run here, and the report rebuilt
+// from its log alone (--log-results, `railcheck report --from-log`).
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -23,8 +27,18 @@ namespace {
 using nlohmann::json;
 using testing::BackgroundProcess;
 using testing::run_command;
+using testing::shell_quote;
 
 const std::string kBin = RAILCHECK_BIN;
+const std::string kSource = RAILCHECK_SOURCE_DIR;
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << "no " << path;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 class ClusterLab : public ::testing::Test {
  protected:
@@ -60,6 +74,39 @@ class ClusterLab : public ::testing::Test {
     std::ifstream in(dir_ / out / "results.json");
     EXPECT_TRUE(in) << "no results.json in " << out;
     return in ? json::parse(in) : json::object();
+  }
+
+  // The helm test Job's coordinator as the chart renders it over tests/image/lab-values.yaml
+  // (tests/chart/job_args.mjs), run in pod0 with what a cluster would give it stood in for:
+  // the agents' addresses for the headless Service's name (no cluster DNS here), folder `out`
+  // for the /report volume, our token for the Secret's file. Its log is stdout and stderr
+  // together, as kubelet keeps them (dir_/out.log).
+  testing::ProcessResult helm_test_job(const std::string& out) const {
+    auto rendered = run_command("node " + shell_quote(kSource + "/tests/chart/job_args.mjs") + " --values " +
+                                shell_quote(kSource + "/tests/image/lab-values.yaml") + " --set coordinator.iters=100" +
+                                " --set coordinator.expectNodes=" + std::to_string(map_.pods.size()));
+    EXPECT_EQ(rendered.exit_code, 0) << rendered.err << "(the chart tools come from scripts/install-chart-tools)";
+    if (rendered.exit_code != 0) return rendered;
+    const json job = json::parse(rendered.out);
+    EXPECT_TRUE(job["env"].contains("RAILCHECK_TOKEN_FILE")) << job.dump();
+    std::string cmd = "env RAILCHECK_TOKEN_FILE=" + shell_quote((dir_ / "token").string()) + " " + kBin;
+    bool log_results = false;
+    for (const json& a : job["args"]) {
+      std::string arg = a;
+      if (arg.starts_with("--discover=")) arg = "--agents=" + agent_list_;
+      if (arg.starts_with("--output-dir=")) arg = "--output-dir=" + (dir_ / out).string();
+      log_results |= arg == "--log-results";
+      cmd += " " + shell_quote(arg);
+    }
+    EXPECT_TRUE(log_results) << "the chart's helm test Job does not pass --log-results: " << job.dump();
+    auto r = run_command(lab::in_pod(map_.pods[0], cmd) + " 2>&1");
+    std::ofstream(dir_ / (out + ".log"), std::ios::binary) << r.out;
+    return r;
+  }
+  // `railcheck report --from-log` on the Job's log, every format into `rebuilt`.
+  testing::ProcessResult from_log(const std::string& out, const std::string& rebuilt) const {
+    return run_command(kBin + " report --from-log " + shell_quote((dir_ / (out + ".log")).string()) +
+                       " --format terminal,json,junit,html,prometheus -o " + shell_quote((dir_ / rebuilt).string()));
   }
 
   lab::LabMap map_;
@@ -131,7 +178,8 @@ TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {
   // Three records in memory at most: the run goes on with the compact table and the records
   // file, and results.json and report.txt come from those.
   const std::string out = (dir_ / "large").string();
-  auto r = run_command(coordinator("--tests write_lat -n 50 --timeout 20 --profile lab --keep-records 3 -o " + out));
+  auto r = run_command(
+      coordinator("--tests write_lat -n 50 --timeout 20 --profile lab --keep-records 3 --log-results -o " + out));
   EXPECT_NE(r.err.find("more than 3 records"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("more than --keep-records 3: junit.xml, report.html and metrics.prom are not written"),
             std::string::npos)
@@ -162,6 +210,13 @@ TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {
     EXPECT_EQ(rejudged["records"][i]["verdict"], res["records"][i]["verdict"]) << i;
     EXPECT_EQ(rejudged["records"][i]["cause"], res["records"][i]["cause"]) << i;
   }
+  // Its log ends with the streamed results.json, which renders the formats left out here.
+  std::ofstream(dir_ / "large.log", std::ios::binary) << r.out;
+  auto from_log = run_command(kBin + " report --from-log " + shell_quote((dir_ / "large.log").string()) +
+                              " --format json,junit -o " + shell_quote((dir_ / "large-log").string()));
+  EXPECT_EQ(from_log.exit_code, r.exit_code) << from_log.err;
+  EXPECT_EQ(read_text(dir_ / "large-log" / "results.json"), read_text(dir_ / "large" / "results.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "large-log" / "junit.xml"));
 }
 
 TEST_F(ClusterLab, ABusyInterfaceIsWaitedForNotFailed) {
@@ -222,6 +277,84 @@ TEST_F(ClusterLab, AWrongTokenIsRefusedAndTheCoordinatorSaysSo) {
   EXPECT_NE(r.err.find("token"), std::string::npos) << r.err;
   // The agents logged the refusal.
   EXPECT_TRUE(agents_[1]->wait_for_output("401 for GET /v1/inventory", 5000)) << agents_[1]->output();
+}
+
+// The verdict paragraph of a terminal report ("verdict: FAIL: ...", wrapped), from its line on.
+std::string verdict_of(const std::string& report) {
+  const size_t at = report.rfind("\nverdict: ");
+  return at == std::string::npos ? std::string() : report.substr(at + 1);
+}
+
+TEST_F(ClusterLab, TheHelmTestJobsLogRebuildsItsReportByteForByte) {
+  auto job = helm_test_job("job");
+  ASSERT_EQ(job.exit_code, 0) << job.out;
+  const std::string log = job.out;
+  EXPECT_NE(log.find("----- BEGIN RAILCHECK RESULTS railcheck.results/v1.1 json -----"), std::string::npos) << log;
+  // The log ends with the block.
+  EXPECT_EQ(log.rfind("----- END RAILCHECK RESULTS "), log.rfind('\n', log.size() - 2) + 1) << log;
+  auto rebuilt = from_log("job", "rebuilt");
+  EXPECT_EQ(rebuilt.exit_code, job.exit_code) << rebuilt.err;
+  for (const char* f : {"junit.xml", "results.json", "report.html", "metrics.prom", "report.txt"}) {
+    EXPECT_EQ(read_text(dir_ / "rebuilt" / f), read_text(dir_ / "job" / f)) << f << " differs";
+  }
+  // With kubectl logs --timestamps, through stdin, junit.xml alone: the same.
+  std::string stamped;
+  std::istringstream lines(log);
+  size_t i = 0;
+  for (std::string line; std::getline(lines, line); ++i) {
+    stamped += fmt::format("2026-11-20T10:{:02}:{:02}.{}Z {}\n", i / 60 % 60, i % 60, 1 + i * 7 % 1000, line);
+  }
+  std::ofstream(dir_ / "stamped.log", std::ios::binary) << stamped;
+  auto piped = run_command("cat " + shell_quote((dir_ / "stamped.log").string()) + " | " + kBin +
+                           " report --from-log - --format junit");
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, read_text(dir_ / "job" / "junit.xml"));
+}
+
+TEST_F(ClusterLab, AFailingRailAgreesInTheJobsLogAndItsRebuiltReport) {
+  // The last node's last rail is on another network: the rail the others share is missing there.
+  ASSERT_GE(map_.pods[0].rails.size(), 2u) << "needs 2 rails or more (lab/run --rails 2)";
+  const size_t last = map_.pods.size() - 1;
+  const lab::Pod& pod = map_.pods[last];
+  const std::string network = pod.rails.back().network;
+  const std::filesystem::path podinfo = dir_ / "podinfo-elsewhere";
+  std::filesystem::create_directories(podinfo);
+  for (const auto& e : std::filesystem::directory_iterator(pod.podinfo)) {
+    std::string text = read_text(e.path());
+    if (e.path().filename() == "annotations") {
+      for (size_t at = text.find(network); at != std::string::npos; at = text.find(network, at + 1)) {
+        text.insert(at + network.size(), "-elsewhere");
+      }
+    }
+    std::ofstream(podinfo / e.path().filename(), std::ios::binary) << text;
+  }
+  agents_[last].reset();
+  agents_[last] = std::make_unique<BackgroundProcess>(lab::in_pod(
+      pod, kBin + " agent --listen " + pod.eth0 + " --podinfo " + podinfo.string() + " --node node-" +
+               std::to_string(last) + " --pod rdma-tools-" + std::to_string(last) + " --token-file " +
+               (dir_ / "token").string()));
+  ASSERT_TRUE(agents_[last]->wait_for_output("listening on", 15000)) << agents_[last]->output();
+
+  auto job = helm_test_job("failing");
+  EXPECT_EQ(job.exit_code, 1) << job.out;
+  const std::string missing = "rail missing: " + network + " on node-" + std::to_string(last);
+  const std::string verdict = verdict_of(read_text(dir_ / "failing" / "report.txt"));
+  EXPECT_TRUE(verdict.starts_with("verdict: FAIL: ")) << verdict;
+  EXPECT_NE(verdict.find(missing), std::string::npos) << verdict;
+  EXPECT_NE(job.out.find(verdict), std::string::npos) << "the log's verdict is not report.txt's:\n" << job.out;
+  const json res = results("failing");
+  EXPECT_EQ(res["outcome"]["verdict"], "fail") << res["outcome"].dump();
+  EXPECT_NE(res["outcome"]["reasons"].dump().find(missing), std::string::npos) << res["outcome"].dump();
+  const std::string metrics = read_text(dir_ / "failing" / "metrics.prom");
+  EXPECT_NE(metrics.find("\nrailcheck_run_failed 1\n"), std::string::npos) << metrics;
+
+  // The report rebuilt from the log alone says the same, with the same exit code.
+  auto rebuilt = from_log("failing", "failing-rebuilt");
+  EXPECT_EQ(rebuilt.exit_code, 1) << rebuilt.err;
+  EXPECT_EQ(verdict_of(read_text(dir_ / "failing-rebuilt" / "report.txt")), verdict);
+  EXPECT_EQ(results("failing-rebuilt")["outcome"], res["outcome"]);
+  EXPECT_EQ(read_text(dir_ / "failing-rebuilt" / "metrics.prom"), metrics);
+  EXPECT_EQ(read_text(dir_ / "failing-rebuilt" / "junit.xml"), read_text(dir_ / "failing" / "junit.xml"));
 }
 
 }  // namespace

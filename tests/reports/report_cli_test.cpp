@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "report_fixtures.hpp"
+#include "reports/log_block.hpp"
 #include "reports/outputs.hpp"
 #include "support/process.hpp"
 
@@ -154,7 +156,10 @@ TEST_F(ReportCli, BadInputIsExitTwoWithTheCause) {
       {shell_quote(kCluster) + " --format json,html", "several formats need -o DIR"},
       {shell_quote(kCluster) + " --profile " + shell_quote(bad_profile), "outliers.pct must be a number"},
       {shell_quote(kCluster) + " --profile nightly", "no profile named 'nightly'"},
-      {"", "results is required"},
+      {"", "give results file(s), or --from-log LOG"},
+      {shell_quote(kCluster) + " --from-log " + shell_quote(kCluster), "excludes"},
+      {"--from-log " + shell_quote(kCluster), "no railcheck results block in the log"},
+      {"--from-log " + shell_quote(dir_ + "/missing.log"), "--from-log: open " + dir_ + "/missing.log"},
   };
   for (const Case& c : cases) {
     auto r = report(c.args);
@@ -162,6 +167,41 @@ TEST_F(ReportCli, BadInputIsExitTwoWithTheCause) {
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
     EXPECT_EQ(r.out, "") << c.args;
   }
+}
+
+// The coordinator's --log-results block, in a log with other lines around it, is read back as
+// its results.json: every format the same as from the file, from a file or from stdin.
+TEST_F(ReportCli, FromLogRendersTheResultsBlockAsItsResultsJson) {
+  const std::string golden_json = testing::kGolden + "/results.json";
+  std::ifstream doc(golden_json, std::ios::binary);
+  std::ostringstream block;
+  ASSERT_TRUE(write_log_block(doc, kResultsSchema, block).has_value());
+  const std::string log = write("job.log", "[info] rail rail-1: round 1/3\nverdict: FAIL\n" + block.str() +
+                                               "report: /report/report.txt\n");
+  auto r = report("--from-log " + shell_quote(log) +
+                  " --format terminal,json,junit,html,prometheus -o " + shell_quote(dir_ + "/out"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("railcheck report: results (railcheck.results/v1.1) from lines 3-"), std::string::npos) << r.err;
+  // The same files as from results.json itself (the golden files come from fixtures/cluster.json,
+  // of schema v1: report.html names the schema of what it read).
+  auto direct = report(shell_quote(golden_json) + " --format terminal,json,junit,html,prometheus -o " +
+                       shell_quote(dir_ + "/direct"));
+  EXPECT_EQ(direct.exit_code, 1) << direct.err;
+  for (const char* f : {"report.txt", "results.json", "junit.xml", "report.html", "metrics.prom"}) {
+    EXPECT_EQ(read_text(dir_ + "/out/" + f), read_text(dir_ + "/direct/" + f)) << f;
+  }
+  EXPECT_EQ(read_text(dir_ + "/out/junit.xml"), read_text(testing::kGolden + "/junit.xml"));
+  auto piped = run_command("cat " + shell_quote(log) + " | " + kBin + " report --from-log - --format junit");
+  EXPECT_EQ(piped.exit_code, 1) << piped.err;
+  EXPECT_EQ(piped.out, read_text(testing::kGolden + "/junit.xml"));
+  // A cut log is exit 2, naming what is wrong.
+  const std::string cut = write("cut.log", block.str().substr(0, block.str().size() / 2));
+  r = report("--from-log " + shell_quote(cut) + " --format junit");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--from-log " + cut + ": the results block that starts at line 1 has no END line"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
 }
 
 TEST_F(ReportCli, UnwritableOutputFolderIsExitTwo) {

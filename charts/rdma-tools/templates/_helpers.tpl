@@ -107,6 +107,9 @@ IPC_LOCK to take effect (Kubernetes gives a non-root user no capabilities).
 {{- end }}
 - --wait={{ include "railcheck.int" $c.waitSeconds }}
 - --output-dir=/report
+{{- if $c.logResults }}
+- --log-results
+{{- end }}
 - --log-level={{ $c.logLevel }}
 {{- range $c.extraArgs }}
 - {{ . | quote }}
