@@ -45,6 +45,19 @@ Result<CmEventChannelPtr> make_channel() {
   return ch;
 }
 
+// A CM id on the channel whose connections carry the spec's traffic class (RoCEv2: the IP
+// DSCP/ECN byte), set before the address is bound or resolved as librdmacm requires.
+Result<CmIdPtr> make_id(rdma_event_channel* ch, const PathSpec& path) {
+  rdma_cm_id* raw = nullptr;
+  if (rdma_create_id(ch, &raw, nullptr, RDMA_PS_TCP) != 0) return fail_errno("rdma_create_id", errno);
+  CmIdPtr id(raw);
+  uint8_t tos = path.tclass;
+  if (rdma_set_option(raw, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &tos, sizeof tos) != 0) {
+    return fail_errno(fmt::format("rdma_set_option(TOS {})", tos), errno);
+  }
+  return id;
+}
+
 // The next event on the channel within the deadline; acked before returning.
 Result<Event> next_event(rdma_event_channel* ch, SteadyClock::time_point deadline) {
   for (;;) {
@@ -153,13 +166,10 @@ Result<CmConnections> cm_listen(const std::string& ip, const PathSpec& path) {
   auto ch = make_channel();
   if (!ch) return std::unexpected(ch.error());
   CmConnections cm{.channel = std::move(*ch), .listen_id = {}, .ids = {}};
-  rdma_cm_id* raw = nullptr;
-  if (rdma_create_id(cm.channel.get(), &raw, nullptr, RDMA_PS_TCP) != 0) return fail_errno("rdma_create_id", errno);
-  cm.listen_id.reset(raw);
-  uint8_t tos = path.tclass;
-  if (rdma_set_option(raw, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &tos, sizeof tos) != 0) {
-    return fail_errno(fmt::format("rdma_set_option(TOS {})", tos), errno);
-  }
+  auto id = make_id(cm.channel.get(), path);
+  if (!id) return std::unexpected(id.error());
+  cm.listen_id = std::move(*id);
+  rdma_cm_id* raw = cm.listen_id.get();
   if (rdma_bind_addr(raw, reinterpret_cast<sockaddr*>(&*addr)) != 0) {
     return fail_errno(fmt::format("rdma_bind_addr({})", ip), errno, "is the address on an RDMA-capable interface?");
   }
@@ -202,13 +212,10 @@ Result<void> connect_one(CmConnections& cm, Endpoint& ep, uint32_t q, const sock
                          const sockaddr_storage& dst, const std::string& src_ip, const std::string& dst_ip,
                          const PathSpec& path, const EndpointInfo& remote, SteadyClock::time_point deadline,
                          int step_ms, uint32_t& path_mtu) {
-  rdma_cm_id* raw = nullptr;
-  if (rdma_create_id(cm.channel.get(), &raw, nullptr, RDMA_PS_TCP) != 0) return fail_errno("rdma_create_id", errno);
-  cm.ids.emplace_back(raw);
-  uint8_t tos = path.tclass;
-  if (rdma_set_option(raw, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &tos, sizeof tos) != 0) {
-    return fail_errno(fmt::format("rdma_set_option(TOS {})", tos), errno);
-  }
+  auto id = make_id(cm.channel.get(), path);
+  if (!id) return std::unexpected(id.error());
+  rdma_cm_id* raw = id->get();
+  cm.ids.push_back(std::move(*id));
   if (rdma_resolve_addr(raw, const_cast<sockaddr*>(reinterpret_cast<const sockaddr*>(&src)),
                         const_cast<sockaddr*>(reinterpret_cast<const sockaddr*>(&dst)), step_ms) != 0) {
     return fail_errno(fmt::format("rdma_resolve_addr({} -> {})", src_ip, dst_ip), errno);
