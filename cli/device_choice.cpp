@@ -8,6 +8,7 @@
 #include "topology/ib_checks.hpp"
 #include "topology/network_status.hpp"
 #include "topology/podinfo.hpp"
+#include "verbs/addressing.hpp"
 #include "verbs/device.hpp"
 
 namespace railcheck::cli {
@@ -15,13 +16,6 @@ namespace {
 
 bool is_ipv4(const std::string& s) { return s.find(':') == std::string::npos && std::ranges::count(s, '.') == 3; }
 
-// The rail address a GID carries: IPv4-mapped as the IPv4 address, a global IPv6 one as it is,
-// a link-local one not at all.
-std::string gid_address(const std::string& gid) {
-  if (gid.starts_with("::ffff:") && gid.find('.') != std::string::npos) return gid.substr(7);
-  if (gid.starts_with("fe80:") || gid == "::") return {};
-  return gid;
-}
 
 // The RoCEv2 GID entries (device, port, IP, netdev) of every device this process sees.
 struct RoceAddress {
@@ -43,7 +37,7 @@ Result<std::vector<RoceAddress>> roce_addresses() {
   for (const auto& d : *devices) {
     for (const auto& p : d.ports) {
       for (const auto& g : p.gids) {
-        const std::string ip = gid_address(g.gid);
+        const std::string ip = verbs::gid_address(g.gid);
         if (g.type != verbs::GidType::kRoceV2 || ip.empty()) continue;
         out.push_back({d.name, p.port, ip, g.netdev});
       }

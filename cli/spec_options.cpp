@@ -79,6 +79,10 @@ void add_spec_options(CLI::App& sub, SpecOptions& o, const SpecScope& scope) {
   sub.add_option("--flow-label", o.path.flow_label, "IPv6 flow label of the GRH, 20 bits (default 0)")
       ->check(CLI::Range(0u, 0xfffffu))
       ->group("Path");
+  sub.add_flag("--ipv6", o.path.ipv6,
+               "RoCE: both ends use the RoCEv2 GID of their interface's global IPv6 address (default: the IPv4 "
+               "one where the interface has it)")
+      ->group("Path");
   sub.add_option("--mem", o.mem,
                  fmt::format("This side's buffer: {} (cuda: the GPU nearest the NIC, or the one named by CUDA "
                              "ordinal or PCI bus id)",

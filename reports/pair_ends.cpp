@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "verbs/addressing.hpp"
+
 namespace railcheck::reports {
 namespace {
 
@@ -12,12 +14,6 @@ using nlohmann::json;
 template <typename T>
 json opt_json(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
-}
-
-// The IPv4 address inside an IPv4-mapped GID ("::ffff:10.0.1.11"), else "".
-std::string mapped_ip(const std::string& gid) {
-  constexpr std::string_view kPrefix = "::ffff:";
-  return gid.starts_with(kPrefix) && gid.find('.') != std::string::npos ? gid.substr(kPrefix.size()) : "";
 }
 
 }  // namespace
@@ -49,7 +45,7 @@ void add_measured(PairEnd& e, const verbs::EndpointInfo& m) {
   if (m.mtu_bytes > 0) e.active_mtu = m.mtu_bytes;
   if (!m.gid.empty()) {
     e.gid = m.gid;
-    if (const std::string ip = mapped_ip(m.gid); !ip.empty()) e.ip = ip;
+    if (const std::string ip = verbs::gid_address(m.gid); !ip.empty()) e.ip = ip;
   }
   const verbs::MemoryInfo& mem = m.memory;
   e.mem = mem.kind;

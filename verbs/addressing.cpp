@@ -121,10 +121,22 @@ Result<uint16_t> choose_pkey_index(std::span<const uint16_t> table, std::optiona
               "give the network's pkey (--pkey), or ask the SM admin for full membership");
 }
 
-Result<GidEntry> choose_roce_gid(std::span<const GidEntry> entries, const std::string& want_ip) {
+std::string gid_address(const std::string& gid) {
+  if (gid.starts_with("::ffff:") && gid.find('.') != std::string::npos) return gid.substr(7);
+  if (gid.starts_with("fe80:") || gid == "::" || gid.empty()) return {};
+  return gid;
+}
+
+Result<GidEntry> choose_roce_gid(std::span<const GidEntry> entries, const std::string& want_ip, bool ipv6) {
+  const auto global_v6 = [](const GidEntry& e) {
+    return e.type == GidType::kRoceV2 && !ipv4_mapped(e.gid) && !link_local(e.gid) && !zero(e.gid);
+  };
+  std::optional<ibv_gid> want;
   if (!want_ip.empty()) {
-    auto want = ip_as_gid(want_ip);
+    want = ip_as_gid(want_ip);
     if (!want) return fail(Errc::kInvalidArgument, fmt::format("address \"{}\"", want_ip), "an IPv4 or IPv6 address");
+  }
+  if (want && !(ipv6 && ipv4_mapped(*want))) {
     for (const GidEntry& e : entries) {
       if (e.type == GidType::kRoceV2 && std::memcmp(e.gid.raw, want->raw, 16) == 0) return e;
     }
@@ -132,14 +144,29 @@ Result<GidEntry> choose_roce_gid(std::span<const GidEntry> entries, const std::s
                 "the interface's address must be in the RDMA device's GID table (rdma link; ip addr): is the "
                 "address on the RDMA interface itself?");
   }
+  if (ipv6) {
+    if (auto it = std::ranges::find_if(entries, global_v6); it != entries.end()) return *it;
+    return fail(Errc::kNotFound, "no RoCEv2 GID with a global IPv6 address (--ipv6)",
+                "give the RDMA interface a global IPv6 address (ip -6 addr), or leave --ipv6 out for its IPv4 GID");
+  }
   for (const GidEntry& e : entries) {
     if (e.type == GidType::kRoceV2 && ipv4_mapped(e.gid)) return e;
   }
-  for (const GidEntry& e : entries) {
-    if (e.type == GidType::kRoceV2 && !ipv4_mapped(e.gid) && !link_local(e.gid) && !zero(e.gid)) return e;
-  }
+  if (auto it = std::ranges::find_if(entries, global_v6); it != entries.end()) return *it;
   return fail(Errc::kNotFound, "no RoCEv2 GID with an IPv4 or global IPv6 address",
               "give the interface an address (ip addr), or choose a GID with --gid-index (see `railcheck devices`)");
+}
+
+Result<void> check_gid_families(const ibv_gid& local, const ibv_gid& remote) {
+  if (ipv4_mapped(local) == ipv4_mapped(remote)) return {};
+  const auto text = [](const ibv_gid& g) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, g.raw, buf, sizeof buf);
+    return std::string(buf);
+  };
+  return fail(Errc::kPeer, fmt::format("the ends' GIDs are of different IP families: {} here, {} on the peer",
+                                       text(local), text(remote)),
+              "give both ends the same family: --ipv6 (both take their IPv6 GID), or --gid-index on each side");
 }
 
 }  // namespace railcheck::verbs

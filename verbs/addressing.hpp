@@ -85,8 +85,19 @@ struct GidEntry {
 };
 // The RoCE GID to use: with `want_ip` (the rail's address, IPv4 or IPv6), the RoCEv2 entry
 // carrying it; without, the first IPv4-mapped RoCEv2 entry, else the first global IPv6 one
-// (never a link-local fe80:: one). kNotFound says what the table has.
-Result<GidEntry> choose_roce_gid(std::span<const GidEntry> entries, const std::string& want_ip);
+// (never a link-local fe80:: one). With `ipv6` (the spec's --ipv6, the same on both ends, as
+// perftest's --ipv6) a global IPv6 entry: the one of `want_ip` when it is IPv6, else the first;
+// an IPv4 `want_ip` then only names the interface, whose IPv6 address is wanted.
+// kNotFound says what the table has.
+Result<GidEntry> choose_roce_gid(std::span<const GidEntry> entries, const std::string& want_ip, bool ipv6 = false);
+
+// The rail address a GID's text form carries: an IPv4-mapped one ("::ffff:10.0.1.11") as the
+// IPv4 address, a global IPv6 one as it is, a link-local or zero one as "".
+std::string gid_address(const std::string& gid);
+
+// RoCEv2 routes a packet by its GIDs as IP addresses: an IPv4-mapped GID cannot reach an IPv6
+// one (perftest's ctx_check_gid_compatibility refuses the pair too). kPeer names both and the fix.
+Result<void> check_gid_families(const ibv_gid& local, const ibv_gid& remote);
 
 // Whether an entry's GID is IPv6 link-local (fe80::/10).
 bool link_local(const ibv_gid& gid) noexcept;

@@ -75,7 +75,7 @@ Result<void> Endpoint::query_port(const DeviceSpec& dev, const RunSpec& spec) {
     return fail(Errc::kUnsupported, fmt::format("{} port {} is {}", dev.device, dev.port, port_state_name(port_attr_.state)),
                 "the link must be ACTIVE: check the cable/switch port (rdma link) and the interface (ip link)");
   }
-  if (auto ok = choose_gid(dev); !ok) return ok;
+  if (auto ok = choose_gid(dev, spec.path.ipv6); !ok) return ok;
   if (auto ok = choose_pkey(dev); !ok) return ok;
   if (op_info(spec.op).shape == WrShape::kAtomic && dev_attr_.atomic_cap == IBV_ATOMIC_NONE) {
     return fail(Errc::kUnsupported, fmt::format("{} does not support atomic operations (atomic_cap NONE)", dev.device),
@@ -113,7 +113,7 @@ Result<void> Endpoint::make_buffer(const DeviceSpec& dev, const RunSpec& spec, c
   return {};
 }
 
-Result<void> Endpoint::choose_gid(const DeviceSpec& dev) {
+Result<void> Endpoint::choose_gid(const DeviceSpec& dev, bool ipv6) {
   const std::string name = ibv_get_device_name(ctx_->device);
   gid_index_given_ = dev.gid_index >= 0;
   if (dev.gid_index >= port_attr_.gid_tbl_len) {
@@ -148,7 +148,7 @@ Result<void> Endpoint::choose_gid(const DeviceSpec& dev) {
                                  : fail(Errc::kNotFound, fmt::format("GID index {} on {} port {}", dev.gid_index, name, port_),
                                         "that entry is empty: list the valid ones with `railcheck devices`");
   } else {
-    chosen = choose_roce_gid(entries, dev.ip);
+    chosen = choose_roce_gid(entries, dev.ip, ipv6);
     if (!chosen) chosen.error().what = fmt::format("{} on {} port {}", chosen.error().what, name, port_);
   }
   if (!chosen) return std::unexpected(chosen.error());
@@ -191,23 +191,24 @@ Result<QpPtr> Endpoint::create_qp(bool device_memory) {
   // memory that faults. perftest sets MLX5_SCATTER_TO_CQE=0 for CUDA; here the QP says so.
   const bool dv = device_memory && mlx5dv_is_supported(ctx_->device);
   int err = 0;
-  for (uint32_t inline_bytes : kInlineSteps) {
-    attr.cap.max_inline_data = inline_bytes;
-    ibv_qp* qp = nullptr;
+  auto [qp, inline_bytes] = create_stepping_inline([&](uint32_t bytes) -> ibv_qp* {
+    attr.cap.max_inline_data = bytes;
+    ibv_qp* made = nullptr;
     if (dv) {
       mlx5dv_qp_init_attr mlx{};
       mlx.comp_mask = MLX5DV_QP_INIT_ATTR_MASK_QP_CREATE_FLAGS;
       mlx.create_flags = MLX5DV_QP_CREATE_DISABLE_SCATTER_TO_CQE;
-      qp = mlx5dv_create_qp(ctx_.get(), &attr, &mlx);
+      made = mlx5dv_create_qp(ctx_.get(), &attr, &mlx);
     } else {
-      qp = ibv_create_qp_ex(ctx_.get(), &attr);
+      made = ibv_create_qp_ex(ctx_.get(), &attr);
     }
-    if (qp != nullptr) {
-      inline_asked_ = inline_bytes;
-      scatter_to_cqe_ = dv ? "off" : "default";
-      return QpPtr(qp);
-    }
-    err = errno;
+    if (made == nullptr) err = errno;
+    return made;
+  });
+  if (qp != nullptr) {
+    inline_asked_ = inline_bytes;
+    scatter_to_cqe_ = dv ? "off" : "default";
+    return QpPtr(qp);
   }
   return fail_errno(fmt::format("ibv_create_qp(RC, {} send / {} recv WRs)", tx_depth_, rx_depth_), err,
                     fmt::format("the device allows {} WRs per QP and {} QPs: lower --tx-depth or --qps",
@@ -296,6 +297,9 @@ Result<void> Endpoint::connect(const EndpointInfo& remote, const PathSpec& path)
   }
   const LocalPort local = local_port();
   const bool roce = local.roce;
+  if (roce) {
+    if (auto same = check_gid_families(gid_, peer.gid); !same) return same;
+  }
   for (size_t i = 0; i < qps_.size(); ++i) {
     auto rtr = rtr_transition(local, peer, path, remote.qps[i].qpn, remote.qps[i].psn);
     if (!rtr) return std::unexpected(rtr.error());

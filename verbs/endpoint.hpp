@@ -128,7 +128,7 @@ class Endpoint {
   Endpoint() = default;
   Result<void> query_port(const DeviceSpec& dev, const RunSpec& spec);
   Result<void> make_buffer(const DeviceSpec& dev, const RunSpec& spec, const MemorySpec& mem, const BufferFactory& buffers);
-  Result<void> choose_gid(const DeviceSpec& dev);
+  Result<void> choose_gid(const DeviceSpec& dev, bool ipv6);
   Result<void> choose_pkey(const DeviceSpec& dev);
   Result<void> create_qps(const RunSpec& spec);
   Result<QpPtr> create_qp(bool device_memory);
@@ -169,5 +169,16 @@ class Endpoint {
 // The inline sizes tried when creating a QP, largest first (what mlx5, bnxt_re, irdma and EFA
 // accept lies among them; perftest picks per device, this steps down until one is accepted).
 inline constexpr uint32_t kInlineSteps[] = {220, 128, 96, 64, 32, 0};
+
+// Calls `create(inline_bytes)` for each of kInlineSteps, largest first, until one returns
+// non-null: that result and the inline size it was created with ({nullptr, 0}: none was).
+// The QP creation's stepping, as a function of what the device accepts (unit-tested).
+template <typename Create>
+auto create_stepping_inline(Create&& create) -> std::pair<decltype(create(0u)), uint32_t> {
+  for (uint32_t inline_bytes : kInlineSteps) {
+    if (auto made = create(inline_bytes)) return {std::move(made), inline_bytes};
+  }
+  return {nullptr, 0};
+}
 
 }  // namespace railcheck::verbs

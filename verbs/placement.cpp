@@ -157,6 +157,11 @@ Placement place_this_thread(const std::string& rdma_device, const std::string& s
   }
   p.cpu_ = c.cpu >= 0 ? c.cpu : sched_getcpu();
   if (!p.note_.empty()) spdlog::warn("{}: {}", rdma_device, p.note_);
+  // Said in the results, not warned: a device without a PCI function (Soft-RoCE) has no
+  // locality to keep; the CPU recorded is the one the test started on.
+  if (nic.local_cpus.empty() && p.note_.empty()) {
+    p.note_ = fmt::format("not pinned: {} has no local_cpulist (no PCI device, e.g. Soft-RoCE)", rdma_device);
+  }
   return p;
 }
 

@@ -123,14 +123,14 @@ nlohmann::json to_json(const RunSpec& spec) {
           {"peer_mem", to_string(spec.peer_mem)}, {"gpu_reg", to_string(spec.gpu_reg)},
           {"verify", spec.verify},          {"tclass", spec.path.tclass},
           {"sl", spec.path.sl},              {"flow_label", spec.path.flow_label},
-          {"hop_limit", spec.path.hop_limit}};
+          {"hop_limit", spec.path.hop_limit}, {"ipv6", spec.path.ipv6}};
 }
 
 Result<RunSpec> spec_from_json(const nlohmann::json& j, std::string_view path) {
   JsonErrors errors;
   JsonReader r(j, std::string(path), errors);
   r.only({"test", "op", "sizes", "iters", "duration_s", "warmup_iters", "qps", "tx_depth", "bidir", "mem", "peer_mem",
-          "gpu_reg", "verify", "tclass", "sl", "flow_label", "hop_limit"},
+          "gpu_reg", "verify", "tclass", "sl", "flow_label", "hop_limit", "ipv6"},
          "is not a spec field");
   RunSpec spec;
   std::string test{to_string(spec.kind)}, op{to_string(spec.op)};
@@ -152,6 +152,7 @@ Result<RunSpec> spec_from_json(const nlohmann::json& j, std::string_view path) {
   r.get("sl", spec.path.sl);
   r.get("flow_label", spec.path.flow_label);
   r.get("hop_limit", spec.path.hop_limit);
+  r.get("ipv6", spec.path.ipv6);
   if (errors.failed()) return errors.unexpected();
   // A value that parses wrong, or a spec that does not validate, names its field too.
   auto at = [&](std::string_view field, Error e) {

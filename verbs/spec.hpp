@@ -36,6 +36,7 @@ struct PathSpec {
   uint8_t sl = 0;            // service level, 0..15
   uint32_t flow_label = 0;   // 20 bits
   uint8_t hop_limit = 255;
+  bool ipv6 = false;         // RoCE: both ends use their IPv6 RoCEv2 GIDs (perftest --ipv6); default IPv4
   bool operator==(const PathSpec&) const = default;
 };
 

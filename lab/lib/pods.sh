@@ -150,6 +150,27 @@ up() {
     printf -v b '%s\n' "${batch[@]}"
     step "create the bridges, pods, veths, addresses and policy routes" ip -batch - <<<"$b"
 
+    # The same for IPv6 (dual-stack rails, for the IPv6 RoCEv2 GIDs): a global address
+    # fd16:R::I per rail netdev (nodad: usable at once), the same oif rules, /128 routes to
+    # the rail's other pods, the local table behind them. Neighbour discovery answers only
+    # on the interface holding the address, as arp_ignore makes ARP do below.
+    batch=("rule add pref 100 lookup local" "rule del pref 0 lookup local")
+    for ((r = 0; r < m; r++)); do
+        k=$((r + 1))
+        for ((i = 0; i < n; i++)); do
+            nd=p${i}n$k
+            t=$((k * 100 + 10 + i))
+            batch+=("addr add fd16:$((11 + r))::$((10 + i))/64 dev $nd nodad"
+                    "rule add pref $((10 + r)) oif $nd lookup $t")
+            for ((j = 0; j < n; j++)); do
+                ((j == i)) || batch+=("route add fd16:$((11 + r))::$((10 + j))/128 dev $nd table $t")
+            done
+            batch+=("route add throw fd16:$((11 + r))::$((10 + i))/128 table $t")
+        done
+    done
+    printf -v b '%s\n' "${batch[@]}"
+    step "add the rails' IPv6 addresses and policy routes" ip -6 -batch - <<<"$b"
+
     batch=("link set lo up")
     for ((r = 0; r < m; r++)); do
         batch+=("addr add 172.16.$((11 + r)).1/24 dev gw-net$((r + 1))" "link set gw-net$((r + 1)) up")
@@ -265,7 +286,7 @@ write_podinfo_and_map() {
         \"172.16.$((11 + r)).1\"
     ]
 }"
-            rails+="$sep"$'\n'"        {\"rail\": $r, \"interface\": \"net$k\", \"network\": \"spiderpool/gpu$k-sriov\", \"ip\": \"$ip\", \"rdma_device\": \"rxe_$nd\", \"netdev\": \"$nd\", \"mac\": \"$mac\", \"pci_address\": \"$pci\", \"gateway\": \"172.16.$((11 + r)).1\", \"table\": $((k * 100 + 10 + i))}"
+            rails+="$sep"$'\n'"        {\"rail\": $r, \"interface\": \"net$k\", \"network\": \"spiderpool/gpu$k-sriov\", \"ip\": \"$ip\", \"ip6\": \"fd16:$((11 + r))::$((10 + i))\", \"rdma_device\": \"rxe_$nd\", \"netdev\": \"$nd\", \"mac\": \"$mac\", \"pci_address\": \"$pci\", \"gateway\": \"172.16.$((11 + r)).1\", \"table\": $((k * 100 + 10 + i))}"
             sep=,
             printf '  %-5s %-12s %-4s %-5s %-11s %-7s %s\n' "pod$i" "$eth0" "$r" "net$k" "rxe_$nd" "$nd" "$ip"
         done
@@ -287,7 +308,7 @@ write_podinfo_and_map() {
 }
 
 down() {
-    local n=$1 m=$2 work=${3:-} i r k nd b="" key value
+    local n=$1 m=$2 work=${3:-} i r k nd b="" b6="" key value fam
     check_counts "$n" "$m"
     for ((r = 0; r < m; r++)); do
         k=$((r + 1))
@@ -297,6 +318,8 @@ down() {
             b+="link del $nd"$'\n'   # takes its bridge-side peer along
             b+="rule del pref $((10 + r)) oif $nd lookup $((k * 100 + 10 + i))"$'\n'
             b+="route flush table $((k * 100 + 10 + i))"$'\n'
+            b6+="rule del pref $((10 + r)) oif $nd lookup $((k * 100 + 10 + i))"$'\n'
+            b6+="route flush table $((k * 100 + 10 + i))"$'\n'
         done
         b+="link del br-net$k"$'\n'
     done
@@ -306,12 +329,16 @@ down() {
     b+="netns del gw"$'\n'   # takes the gateway's veths along
     b+="link del cbr0"$'\n'
     ip -force -batch - <<<"$b" >/dev/null 2>&1 || true
-    # The local table goes back first in line, where every host expects it.
-    if ! ip rule show pref 0 | grep -q 'lookup local'; then
-        ip rule add pref 0 lookup local || echo "pods.sh: could not restore 'ip rule add pref 0 lookup local'" >&2
-    fi
-    while ip rule show pref 100 | grep -q 'lookup local'; do
-        ip rule del pref 100 lookup local || break
+    ip -6 -force -batch - <<<"$b6" >/dev/null 2>&1 || true
+    # The local table goes back first in line, where every host expects it (both families).
+    for fam in -4 -6; do
+        if ! ip "$fam" rule show pref 0 | grep -q 'lookup local'; then
+            ip "$fam" rule add pref 0 lookup local ||
+                echo "pods.sh: could not restore 'ip $fam rule add pref 0 lookup local'" >&2
+        fi
+        while ip "$fam" rule show pref 100 | grep -q 'lookup local'; do
+            ip "$fam" rule del pref 100 lookup local || break
+        done
     done
     if [ -n "$work" ] && [ -f "$work/sysctl.saved" ]; then
         while read -r key value; do

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -172,6 +173,31 @@ TEST_F(ClusterLab, AllPairsOnEveryRailEveryPairOnce) {
   // Every record also went to records.jsonl as it arrived.
   EXPECT_EQ(lines_of(dir_ / "all" / "records.jsonl"), res["records"].size());
   EXPECT_TRUE(std::filesystem::exists(dir_ / "all" / "junit.xml"));
+}
+
+// GPU memory on every rail of a lab without GPUs: every pair is waived with the true reason,
+// and each record keeps both ends' memory as each end asked for it (not the client's twice).
+TEST_F(ClusterLab, GpuMemoryWithoutAGpuIsWaivedOnEveryPairWithBothEnds) {
+  const std::string out = (dir_ / "gpu").string();
+  auto r = run_command(coordinator("--tests write_bw,write_imm_lat --mem cuda --peer-mem cuda:0 -n 50 --timeout 20 "
+                                   "--profile lab -o " + out));
+  // docs/cluster.md's exit codes: waived records do not fail a cluster run (a mixed cluster
+  // has CPU-only nodes); the report counts them.
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("0 fail, 6 waived"), std::string::npos) << r.out;
+  const json res = results("gpu");
+  const size_t n = map_.pods.size();
+  const size_t rails = map_.pods[0].rails.size();
+  ASSERT_EQ(res["records"].size(), rails * 2 * n * (n - 1) / 2) << res.dump(1);
+  const std::regex no_gpu("no CUDA driver|railcheck was built without CUDA|no GPU visible to CUDA");
+  for (const json& rec : res["records"]) {
+    EXPECT_EQ(rec["verdict"], "waived") << rec.dump();
+    EXPECT_TRUE(std::regex_search(rec["cause"].get<std::string>(), no_gpu)) << rec.dump();
+    EXPECT_EQ(rec["src"]["mem"], "cuda") << rec.dump();
+    EXPECT_EQ(rec["dst"]["mem"], "cuda:0") << rec.dump();
+    EXPECT_FALSE(rec["src"]["device"].get<std::string>().empty()) << rec.dump();
+    EXPECT_FALSE(rec["dst"]["device"].get<std::string>().empty()) << rec.dump();
+  }
 }
 
 TEST_F(ClusterLab, ARunLargerThanKeepRecordsIsJudgedFromTheTable) {

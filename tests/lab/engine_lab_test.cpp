@@ -142,6 +142,130 @@ TEST_P(EngineBandwidth, FourQueuePairs) {
 
 INSTANTIATE_TEST_SUITE_P(Ops, EngineBandwidth, ::testing::Values("write", "read", "send", "write_imm"));
 
+// Atomics: one size (8 B), the initiator's own completion times a round trip; rxe implements
+// them (atomic_cap), so the op table's atomic row runs for real.
+class EngineAtomic : public EngineLab, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(EngineAtomic, LatencyAndRateOnAnEightByteWord) {
+  auto srv = serve();
+  const std::string op = GetParam();
+  json lat = client_json("lat --op " + op + " -n 200");
+  ASSERT_EQ(lat.at("records").size(), 1u) << lat.dump();
+  const json& l = lat["records"][0];
+  EXPECT_EQ(l.at("test"), op + "_lat");
+  EXPECT_EQ(l.at("size_bytes"), 8);
+  expect_latency(l, 200);
+  json bw = client_json("bw --qps 1 --op " + op + " -n 300");
+  ASSERT_EQ(bw.at("records").size(), 1u) << bw.dump();
+  const json& b = bw["records"][0];
+  EXPECT_EQ(b.at("test"), op + "_bw");
+  EXPECT_EQ(b.at("size_bytes"), 8);
+  EXPECT_EQ(b.at("bandwidth").at("messages"), 300);
+  expect_bandwidth(b);
+  // Any other size is refused up front, naming the op's one size.
+  auto bad = client_run("lat --op " + op + " -n 10 -s 64 --format json");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("8"), std::string::npos) << bad.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, EngineAtomic, ::testing::Values("fetch_add", "cmp_swap"));
+
+// The wire, read on the rail's bridge: the spec's traffic class is the IPv4 TOS byte of every
+// RoCEv2 packet (106 = DSCP 26 + ECT(0), 0x6a). The TTL is not the AH's hop limit (255): on
+// RoCE the kernel replaces it with the route's (ib_resolve_eth_dmac ->
+// rdma_addr_find_l2_eth_by_grh), here net.ipv4.ip_default_ttl.
+class Capture {
+ public:
+  Capture(const std::string& bridge, const std::string& filter)
+      : p_("tcpdump -l -n -v -i " + bridge + " " + filter + " 2>&1") {
+    ready_ = p_.wait_for_output("listening on", 10000);
+  }
+  ~Capture() { p_.kill(SIGTERM); }
+  [[nodiscard]] bool ready() const { return ready_; }
+  [[nodiscard]] bool saw(const std::string& text, int timeout_ms = 5000) const { return p_.wait_for_output(text, timeout_ms); }
+  [[nodiscard]] std::string output() const { return p_.output(); }
+
+ private:
+  BackgroundProcess p_;
+  bool ready_ = false;
+};
+
+TEST_F(EngineLab, TheTrafficClassIsOnTheWire) {
+  auto srv = serve();
+  {
+    Capture cap("br-net1", "udp dst port 4791");
+    ASSERT_TRUE(cap.ready()) << cap.output();
+    json doc = client_json("lat --tclass 106 -n 100");
+    ASSERT_EQ(doc.at("records").size(), 1u);
+    EXPECT_EQ(doc.at("meta").at("spec").at("tclass"), 106);
+    EXPECT_TRUE(cap.saw("tos 0x6a")) << cap.output();
+    std::string ttl = run_command("cat /proc/sys/net/ipv4/ip_default_ttl").out;
+    ttl.erase(ttl.find_last_not_of(" \n") + 1);
+    EXPECT_TRUE(cap.saw("ttl " + ttl + ",")) << cap.output();
+    EXPECT_EQ(cap.output().find("tos 0x0,"), std::string::npos) << "a packet left with class 0\n" << cap.output();
+  }
+  // Without it: class 0 on the wire.
+  Capture cap("br-net1", "udp dst port 4791");
+  ASSERT_TRUE(cap.ready()) << cap.output();
+  json doc = client_json("lat -n 100");
+  EXPECT_EQ(doc.at("meta").at("spec").at("tclass"), 0);
+  EXPECT_TRUE(cap.saw("tos 0x0")) << cap.output();
+  EXPECT_EQ(cap.output().find("tos 0x6a"), std::string::npos) << cap.output();
+}
+
+// A dual-stack rail (lab/lib/pods.sh gives every rail netdev fd16:R::I): --ipv6 makes both
+// ends take the RoCEv2 GID of their global IPv6 address; the packets are IPv6 on the wire.
+TEST_F(EngineLab, AnIpv6RailPassesLatencyAndBandwidthWithIpv6Gids) {
+  ASSERT_FALSE(client().rails[0].ip6.empty()) << "the lab map has no IPv6 address for the rail";
+  auto srv = serve();
+  Capture cap("br-net1", "ip6 and udp dst port 4791");
+  ASSERT_TRUE(cap.ready()) << cap.output();
+  json lat = client_json("lat --ipv6 --tclass 106 -n 200 -s 2,4K");
+  ASSERT_EQ(lat.at("records").size(), 2u) << lat.dump();
+  EXPECT_EQ(lat.at("meta").at("spec").at("ipv6"), true);
+  for (const json& r : lat["records"]) {
+    expect_latency(r, 200);
+    EXPECT_EQ(r.at("src").at("gid"), client().rails[0].ip6);
+    EXPECT_EQ(r.at("src").at("ip"), client().rails[0].ip6);
+    EXPECT_EQ(r.at("dst").at("gid"), server().rails[0].ip6);
+  }
+  EXPECT_TRUE(cap.saw(client().rails[0].ip6 + ".")) << cap.output();
+  EXPECT_TRUE(cap.saw("> " + server().rails[0].ip6 + ".4791")) << cap.output();
+  EXPECT_TRUE(cap.saw("class 0x6a")) << cap.output();
+  json bw = client_json("bw --ipv6 --qps 1 -n 300 -s 64K");
+  ASSERT_EQ(bw.at("records").size(), 1u);
+  const json& b = bw["records"][0];
+  EXPECT_EQ(b.at("bandwidth").at("messages"), 300);
+  expect_bandwidth(b);
+  EXPECT_EQ(b.at("src").at("gid"), client().rails[0].ip6);
+  EXPECT_EQ(b.at("dst").at("gid"), server().rails[0].ip6);
+}
+
+// Where each end ran, in the results: the CPU it ran on; rxe has no PCI function, so no NIC
+// locality (no local_cpulist, no NUMA node) and the note says the test was not pinned. (On a
+// ConnectX the CPU is one of the NIC's local_cpulist and numa_node is its node: the unit
+// tables in tests/verbs/placement_test.cpp pin that choice.)
+TEST_F(EngineLab, EachEndsCpuAndPlacementAreInTheResults) {
+  auto srv = serve();
+  json doc = client_json("lat -n 50");
+  ASSERT_EQ(doc.at("records").size(), 1u);
+  for (const char* side : {"src", "dst"}) {
+    const json& e = doc["records"][0].at(side);
+    ASSERT_TRUE(e.contains("cpu")) << side << ": " << e.dump();
+    EXPECT_GE(e.at("cpu").get<int>(), 0) << side;
+    EXPECT_FALSE(e.contains("numa_node")) << side << ": rxe has no NUMA node: " << e.dump();
+    EXPECT_NE(e.value("placement_note", "").find("no local_cpulist"), std::string::npos) << side << ": " << e.dump();
+    // Relaxed ordering everywhere but the buffer a write ping-pong polls (perftest's rule).
+    EXPECT_EQ(e.at("relaxed_ordering"), false) << side;
+  }
+  json bw = client_json("bw --qps 1 -n 50 -s 4K");
+  for (const char* side : {"src", "dst"}) {
+    const json& e = bw.at("records").at(0).at(side);
+    EXPECT_EQ(e.at("relaxed_ordering"), true) << side << ": " << e.dump();
+    EXPECT_GE(e.at("cpu").get<int>(), 0) << side;
+  }
+}
+
 // The lab has no GPU and no CUDA driver: a GPU test is waived, exit 3, with the reason.
 const std::regex kNoGpuReason("no CUDA driver|railcheck was built without CUDA|no GPU visible to CUDA");
 

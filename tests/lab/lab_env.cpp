@@ -22,7 +22,7 @@ std::optional<LabMap> lab_map() {
               .rails = {}};
       for (const auto& r : p.at("rails")) {
         pod.rails.push_back(RailPort{.rail = r.at("rail"), .interface = r.at("interface"),
-                                     .network = r.at("network"), .ip = r.at("ip"),
+                                     .network = r.at("network"), .ip = r.at("ip"), .ip6 = r.value("ip6", ""),
                                      .rdma_device = r.at("rdma_device"), .netdev = r.at("netdev"),
                                      .mac = r.at("mac"), .gateway = r.value("gateway", ""),
                                      .table = r.value("table", 0)});

@@ -13,6 +13,7 @@ struct RailPort {
   std::string interface;    // "net1"
   std::string network;      // Multus network name
   std::string ip;
+  std::string ip6;          // the rail's global IPv6 address, fd16:(11+r)::(10+i)
   std::string rdma_device;  // rxe device name
   std::string netdev;       // the netdev the rxe device sits on
   std::string mac;

@@ -4,6 +4,7 @@
 // class and SL from the configuration), perftest (outstanding reads from the device's limits,
 // RoCE always global), ibv_modify_qp(3).
 #include "verbs/addressing.hpp"
+#include "verbs/endpoint.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -190,9 +191,63 @@ TEST(RoceGid, TheRailsAddressElseIpv4ElseGlobalIpv6) {
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message().find("172.16.11.99"), std::string::npos);
   EXPECT_FALSE(choose_roce_gid(table, "not an address").has_value());
+  // --ipv6 (both ends): the global IPv6 entry, the rail's IPv4 address only naming the interface.
+  EXPECT_EQ(choose_roce_gid(table, "", true)->index, 5u);
+  EXPECT_EQ(choose_roce_gid(table, "172.16.11.10", true)->index, 5u);
+  EXPECT_EQ(choose_roce_gid(table, "fd00:233:11::10", true)->index, 5u);
+  const GidEntry v4_only[] = {table[0], table[1], table[2], table[3]};
+  auto no_v6 = choose_roce_gid(v4_only, "", true);
+  ASSERT_FALSE(no_v6.has_value());
+  EXPECT_NE(no_v6.error().message().find("global IPv6"), std::string::npos) << no_v6.error().message();
+  EXPECT_TRUE(check_gid_families(gid("::ffff:172.16.11.10"), gid("::ffff:172.16.11.11")).has_value());
+  EXPECT_TRUE(check_gid_families(gid("fd00:233:11::10"), gid("fd00:233:11::11")).has_value());
+  auto mixed = check_gid_families(gid("::ffff:172.16.11.10"), gid("fd00:233:11::11"));
+  ASSERT_FALSE(mixed.has_value());
+  EXPECT_EQ(mixed.error().code, Errc::kPeer);
+  EXPECT_NE(mixed.error().message().find("fd00:233:11::11"), std::string::npos) << mixed.error().message();
+  EXPECT_EQ(gid_address("::ffff:172.16.11.10"), "172.16.11.10");
+  EXPECT_EQ(gid_address("fd00:233:11::10"), "fd00:233:11::10");
+  EXPECT_EQ(gid_address("fe80::8c1:1ff:fe00:a"), "");
+  EXPECT_EQ(gid_address("::"), "");
   EXPECT_TRUE(link_local(gid("fe80::1")));
   EXPECT_FALSE(link_local(gid("fd00::1")));
 }
+
+// Inline stepping: QP creation is retried with a smaller max_inline_data until the device
+// takes one; what it took is recorded. One row per device limit (the largest inline size it
+// accepts), the steps tried in order.
+struct InlineCase {
+  const char* name;
+  int device_max;  // the largest max_inline_data the device accepts; -1: it refuses every QP
+  uint32_t chosen;
+  std::vector<uint32_t> tried;
+};
+
+class InlineSteps : public ::testing::TestWithParam<InlineCase> {};
+
+TEST_P(InlineSteps, TheLargestTheDeviceTakes) {
+  const InlineCase& c = GetParam();
+  std::vector<uint32_t> tried;
+  int token = 0;
+  auto [made, bytes] = create_stepping_inline([&](uint32_t b) -> int* {
+    tried.push_back(b);
+    return c.device_max >= 0 && b <= static_cast<uint32_t>(c.device_max) ? &token : nullptr;
+  });
+  EXPECT_EQ(made != nullptr, c.device_max >= 0);
+  EXPECT_EQ(bytes, c.chosen);
+  EXPECT_EQ(tried, c.tried);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Devices, InlineSteps,
+    ::testing::Values(InlineCase{"takes_220_or_more", 912, 220, {220}},
+                      InlineCase{"takes_up_to_128", 128, 128, {220, 128}},
+                      InlineCase{"takes_up_to_100", 100, 96, {220, 128, 96}},
+                      InlineCase{"takes_up_to_64", 64, 64, {220, 128, 96, 64}},
+                      InlineCase{"takes_up_to_32", 60, 32, {220, 128, 96, 64, 32}},
+                      InlineCase{"no_inline", 0, 0, {220, 128, 96, 64, 32, 0}},
+                      InlineCase{"refuses_every_qp", -1, 0, {220, 128, 96, 64, 32, 0}}),
+    [](const auto& row) { return std::string(row.param.name); });
 
 }  // namespace
 }  // namespace railcheck::verbs

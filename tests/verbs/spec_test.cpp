@@ -124,6 +124,7 @@ TEST(Spec, JsonRoundTrip) {
   s.peer_mem = {.kind = "host", .arg = "huge"};
   s.gpu_reg = GpuReg::kPeermem;
   s.verify = true;
+  s.path = {.tclass = 106, .sl = 3, .flow_label = 0xabcde, .hop_limit = 255, .ipv6 = true};
   auto back = spec_from_json(to_json(s));
   ASSERT_TRUE(back.has_value()) << back.error().message();
   EXPECT_EQ(to_json(*back), to_json(s));
@@ -131,6 +132,7 @@ TEST(Spec, JsonRoundTrip) {
   EXPECT_EQ(back->peer_mem, s.peer_mem);
   EXPECT_EQ(back->gpu_reg, GpuReg::kPeermem);
   EXPECT_TRUE(back->verify);
+  EXPECT_EQ(back->path, s.path);  // the path travels to the server: both ends agree on it
   EXPECT_EQ(to_json(s).at("mem"), "cuda:0000:18:00.0");
 }
 
