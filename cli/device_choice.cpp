@@ -16,7 +16,6 @@ namespace {
 
 bool is_ipv4(const std::string& s) { return s.find(':') == std::string::npos && std::ranges::count(s, '.') == 3; }
 
-
 // The RoCEv2 GID entries (device, port, IP, netdev) of every device this process sees.
 struct RoceAddress {
   std::string device;

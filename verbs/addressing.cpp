@@ -159,13 +159,8 @@ Result<GidEntry> choose_roce_gid(std::span<const GidEntry> entries, const std::s
 
 Result<void> check_gid_families(const ibv_gid& local, const ibv_gid& remote) {
   if (ipv4_mapped(local) == ipv4_mapped(remote)) return {};
-  const auto text = [](const ibv_gid& g) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET6, g.raw, buf, sizeof buf);
-    return std::string(buf);
-  };
   return fail(Errc::kPeer, fmt::format("the ends' GIDs are of different IP families: {} here, {} on the peer",
-                                       text(local), text(remote)),
+                                       gid_to_string(local), gid_to_string(remote)),
               "give both ends the same family: --ipv6 (both take their IPv6 GID), or --gid-index on each side");
 }
 

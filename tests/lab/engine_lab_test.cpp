@@ -164,8 +164,8 @@ TEST_P(EngineAtomic, LatencyAndRateOnAnEightByteWord) {
   expect_bandwidth(b);
   // Any other size is refused up front, naming the op's one size.
   auto bad = client_run("lat --op " + op + " -n 10 -s 64 --format json");
-  EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.err.find("8"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find(op + " moves 8 bytes: give -s 8"), std::string::npos) << bad.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, EngineAtomic, ::testing::Values("fetch_add", "cmp_swap"));
