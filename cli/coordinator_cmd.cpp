@@ -37,6 +37,7 @@ struct CoordinatorCliOptions {
   SpecOptions spec;
   std::string pattern = "all-pairs";
   uint32_t retries = 1;
+  uint32_t confirm = 2;
   uint32_t expect_nodes = 0;
   double wait_s = 60;
   double timeout_s = 10;
@@ -118,6 +119,8 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
                                 .parallel = o.parallel,
                                 .records_path = (std::filesystem::path(o.output_dir) / "records.jsonl").string(),
                                 .keep_records = o.keep_records,
+                                .profile = *profile,
+                                .confirm = o.confirm,
                                 .progress = {}};
   if (!o.quiet) copt.progress = [](std::string_view line) { std::cerr << line << std::endl; };
   std::error_code ec;
@@ -194,6 +197,11 @@ Command add_coordinator_command(CLI::App& parent) {
   sub->add_option("--retries", o->retries, "Re-run a failed pair this many times before calling it failed")
       ->check(CLI::Range(0, 10))
       ->default_val(1);
+  sub->add_option("--confirm", o->confirm,
+                  "Measure a slow pair's test again up to this many times, one at a time, before calling it slow: a "
+                  "fault is slow every time, a busy host's stall is not (0: never)")
+      ->check(CLI::Range(0, 10))
+      ->default_val(2);
   sub->add_option("--expect-nodes", o->expect_nodes, "Wait for this many agents; fewer is a failure");
   sub->add_option("--wait", o->wait_s, "Seconds to wait for the agents to answer")
       ->check(CLI::Range(0.0, 3600.0))

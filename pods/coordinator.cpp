@@ -85,6 +85,8 @@ class Run {
   Result<void> find_agents();
   void fetch_inventories();
   void run_rail(const reports::RailInfo& rail);
+  // The confirmation runs (see coordinator.hpp); the records file is written again after them.
+  void confirm_slow();
   std::vector<reports::Record> run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
                                              size_t server, const verbs::RunSpec& spec);
   // One try of one test on a pair: the records, or why not, whether that makes the test waived,
@@ -118,6 +120,14 @@ class Run {
   bool records_dropped_ = false;
   reports::RecordTable table_;
   std::map<std::pair<const reports::RailInfo*, size_t>, uint32_t> end_hint_;  // (rail, member) -> end id
+  // By table row: the pair and test it came from, for the confirmation runs.
+  struct Origin {
+    const reports::RailInfo* rail = nullptr;
+    size_t client = 0, server = 0;  // agents
+    uint32_t round = 0;
+    size_t test = 0;                // index into opt_.tests
+  };
+  std::vector<Origin> origins_;
   std::ofstream records_file_;
   std::string records_file_error_;
   std::string table_error_;  // the table is full: what limit
@@ -129,6 +139,7 @@ class Run {
 // Under state_mutex_: the pair's records into the table, the records file and, while they
 // fit, memory.
 void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std::vector<reports::Record> records) {
+  const size_t client_agent = by_name_.at(rail.members[client].node), server_agent = by_name_.at(rail.members[server].node);
   uint32_t& src = end_hint_.try_emplace({&rail, client}, UINT32_MAX).first->second;
   uint32_t& dst = end_hint_.try_emplace({&rail, server}, UINT32_MAX).first->second;
   for (const reports::Record& rec : records) {
@@ -138,6 +149,9 @@ void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std:
       auto row = d ? table_.add(rec, *s, *d) : Result<size_t>(std::unexpected(d.error()));
       if (row) {
         src = *s, dst = *d;
+        const auto test = std::ranges::find(opt_.tests, rec.test, &verbs::RunSpec::test) - opt_.tests.begin();
+        origins_.push_back({.rail = &rail, .client = client_agent, .server = server_agent, .round = rec.round,
+                            .test = static_cast<size_t>(test)});
       } else {  // past one of the table's limits (record_table.hpp)
         table_error_ = row.error().what;
         say(fmt::format("{}: the records after the first {} go to {} only", table_error_, table_.size(),
@@ -436,6 +450,60 @@ void Run::run_rail(const reports::RailInfo& rail) {
   }
 }
 
+void Run::confirm_slow() {
+  if (!opt_.profile || opt_.confirm == 0 || origins_.empty()) return;
+  // Rows and records_ match one for one only while neither dropped any.
+  if (records_dropped_ || !table_error_.empty() || records_.size() != table_.size()) {
+    notes_.push_back("slow pairs were not measured again: the run outgrew memory (--keep-records)");
+    return;
+  }
+  bool changed = false;
+  for (uint32_t pass = 1; pass <= opt_.confirm; ++pass) {
+    reports::judge(table_, *opt_.profile);
+    // The slow tests of pairs (errors are retried already, waived tests cannot be slow): their rows.
+    std::map<std::tuple<const reports::RailInfo*, size_t, size_t, size_t>, std::vector<size_t>> slow;
+    for (size_t i = 0; i < table_.size(); ++i) {
+      const auto& row = table_.row(i);
+      if (!row.measured() || (row.verdict != reports::Verdict::kWarn && row.verdict != reports::Verdict::kFail)) continue;
+      const Origin& o = origins_[i];
+      if (o.test < opt_.tests.size()) slow[{o.rail, o.client, o.server, o.test}].push_back(i);
+    }
+    if (slow.empty()) break;
+    say(fmt::format("confirming {} slow pair test(s), run {}/{}", slow.size(), pass, opt_.confirm));
+    for (const auto& [key, rows] : slow) {
+      const auto& [rail, client, server, test] = key;
+      std::vector<reports::Record> again = run_pair_test(*rail, origins_[rows.front()].round, client, server, opt_.tests[test]);
+      std::string line = fmt::format("[{} confirm {}/{}] {} -> {}: {}", rail->name, pass, opt_.confirm,
+                                     agents_[client].name, agents_[server].name, headline(again));
+      say(line);
+      for (size_t i : rows) {
+        reports::Record& kept = records_[i];
+        auto it = std::ranges::find(again, kept.size_bytes, &reports::Record::size_bytes);
+        if (it == again.end() || !it->error.empty() || (!it->latency_us && !it->bandwidth)) continue;
+        kept.latency_us = it->latency_us;
+        kept.bandwidth = it->bandwidth;
+        kept.iters = it->iters;
+        kept.elapsed_s = it->elapsed_s;
+        kept.counters = it->counters;
+        ++kept.remeasured;
+        table_.replace_figures(i, kept);
+        changed = true;
+      }
+    }
+  }
+  // The file holds what the run concluded: every record again, the confirmed ones as measured last.
+  if (!changed || !records_file_.is_open() || !records_file_error_.empty()) return;
+  records_file_.close();
+  records_file_.open(opt_.records_path, std::ios::binary | std::ios::trunc);
+  for (const reports::Record& rec : records_) {
+    records_file_ << reports::to_json(rec).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+  }
+  if (!records_file_.flush()) {
+    records_file_error_ = fmt::format("writing {} again after the confirmation runs failed ({})", opt_.records_path,
+                                      std::strerror(errno));
+  }
+}
+
 Result<CoordinatorRun> Run::go() {
   CoordinatorRun run;
   reports::Results& out = run.results;
@@ -510,6 +578,7 @@ Result<CoordinatorRun> Run::go() {
     std::vector<std::jthread> rails;
     for (const auto& rail : out.rails) rails.emplace_back([this, &rail] { run_rail(rail); });
   }
+  confirm_slow();
   if (!records_file_error_.empty()) notes_.push_back(records_file_error_);
   if (!table_error_.empty() && records_dropped_) {
     return fail(Errc::kInvalidArgument, fmt::format("the run outgrew the coordinator's record table ({})", table_error_),

@@ -8,15 +8,23 @@
 // ("agent pod-3 (10.0.0.3:7400) unreachable since round 2") and the rest finish; a failed pair
 // is re-run up to `retries` times unless one of its agents is gone. The result is the raw
 // records, unjudged (reports::judge sets verdicts).
+//
+// Confirmation: with a profile, once every rail has run, the coordinator judges the records and
+// runs each slow pair's test again (up to `confirm` times, until it is no longer slow), one at a
+// time so that nothing else shares the ports; the last measurement stands and the record counts
+// it (`remeasured`). A fault is slow every time; a stall of a busy host is not, and must not
+// name a healthy node (docs/faults.md).
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
 #include "pods/schedule.hpp"
+#include "reports/judge.hpp"
 #include "reports/record_table.hpp"
 #include "reports/results.hpp"
 #include "verbs/spec.hpp"
@@ -43,6 +51,9 @@ struct CoordinatorOptions {
   // With records_path: the most records kept in memory for the reports (about 1.4 KiB each);
   // a larger run keeps only the table and the file.
   size_t keep_records = 200'000;
+  // The profile the run will be judged with, for the confirmation runs; none: no confirmation.
+  std::optional<reports::Profile> profile;
+  uint32_t confirm = 2;  // confirmation runs of a slow pair's test at the most; 0: none
   // Terminal lines as the run goes (progress, one per finished pair); empty: silent.
   std::function<void(std::string_view)> progress;
 };

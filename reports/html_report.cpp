@@ -208,6 +208,32 @@ void problems_table(const Results& r, std::string& out) {
          rows + "</tbody></table></section>\n";
 }
 
+// Every record whose port counters moved, an end a row: what the fabric did during the test
+// (verbs/port_counters.hpp). No section when none moved (a healthy run, or no counters read).
+void counters_table(const Results& r, std::string& out) {
+  std::string rows;
+  for (const Record& rec : r.records) {
+    for (const auto& [end, deltas] : {std::pair{&rec.src, &rec.counters.src}, std::pair{&rec.dst, &rec.counters.dst}}) {
+      if (!*deltas || (*deltas)->empty()) continue;
+      std::vector<std::string> moved;
+      for (const verbs::CounterDelta& d : **deltas) {
+        moved.push_back(fmt::format("{} +{} ({})", d.name, d.delta, verbs::to_string(d.meaning)));
+      }
+      rows += fmt::format(
+          "<tr class=\"{}\"><td>{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td>"
+          "<td class=\"num nw\">{}</td><td class=\"nw\">{}</td><td class=\"cause\">{}</td></tr>\n",
+          to_string(rec.verdict), verdict_span(rec.verdict), esc(rec.rail), esc(pair_name(rec)), esc(test_label(rec)),
+          esc(size_text(rec.size_bytes)), esc(fmt::format("{} {} {}", end->node, end->interface, end->device)),
+          esc(fmt::format("{}", fmt::join(moved, ", "))));
+    }
+  }
+  if (rows.empty()) return;
+  out += "<section id=\"counters\"><h2>Port counters that moved</h2>\n<p>Deltas over each test, traffic counters "
+         "left out (docs/faults.md says what each means).</p>\n<table><thead><tr><th>verdict</th><th>rail</th>"
+         "<th>pair</th><th>test</th><th class=\"num\">size</th><th>end</th><th>counters</th></tr></thead><tbody>\n" +
+         rows + "</tbody></table></section>\n";
+}
+
 void node_card(const NodeInfo& n, std::string& out) {
   out += fmt::format("<div class=\"node\" id=\"node-{}\"><h3>{}</h3>\n", id_fragment(n.node), esc(n.node));
   out += fmt::format("<p>pod {}, agent {}: {}</p>\n", esc(n.pod.empty() ? "-" : n.pod),
@@ -265,6 +291,7 @@ Result<void> write_html(const RunView& run, std::ostream& stream) {
   rails_table(rails, out);
   for (const auto& s : rails) rail_section(results, gate, s, out);
   problems_table(results, out);
+  counters_table(results, out);
   out += "<section id=\"nodes\"><h2>Nodes and their rail maps</h2>\n<div class=\"nodes\">\n";
   for (const NodeInfo& n : results.nodes) node_card(n, out);
   out += "</div></section>\n";

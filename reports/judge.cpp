@@ -131,6 +131,54 @@ Verdict check_outlier(const Row& r, bool latency, const Profile& p, const KindRu
   return Verdict::kPass;
 }
 
+// "node-1 net1: retransmission (rcvd_seq_err +12, duplicate_request +3), link_down (link_downed +1)"
+// for the deltas of one end that `keep` selects, grouped by meaning in the order they first
+// appear; empty when none is kept.
+template <typename Keep>
+std::string counter_sentence(const PairEnd& end, const std::vector<verbs::CounterDelta>& deltas, Keep&& keep) {
+  std::vector<std::pair<verbs::CounterMeaning, std::string>> groups;
+  for (const verbs::CounterDelta& d : deltas) {
+    if (!keep(d.meaning)) continue;
+    auto it = std::ranges::find(groups, d.meaning, &std::pair<verbs::CounterMeaning, std::string>::first);
+    if (it == groups.end()) it = groups.insert(groups.end(), {d.meaning, {}});
+    it->second += fmt::format("{}{} +{}", it->second.empty() ? "" : ", ", d.name, d.delta);
+  }
+  if (groups.empty()) return {};
+  std::string out = fmt::format("{} {}:", end.node, end.interface);
+  for (size_t i = 0; i < groups.size(); ++i) {
+    out += fmt::format("{} {} ({})", i == 0 ? "" : ",", verbs::to_string(groups[i].first), groups[i].second);
+  }
+  return out;
+}
+
+// Each end's sentence (counter_sentence) of the row's counters, source first.
+template <typename Keep>
+std::vector<std::string> counter_sentences(const RecordTable& t, const Row& r, size_t i, Keep&& keep) {
+  std::vector<std::string> out;
+  const RecordCounters* c = t.counters(i);
+  if (c == nullptr) return out;
+  for (auto [id, deltas] : {std::pair{t.src(r), &c->src}, std::pair{t.dst(r), &c->dst}}) {
+    if (!*deltas) continue;
+    if (std::string s = counter_sentence(t.end(id), **deltas, keep); !s.empty()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// A fault counter that moved warns, whatever the figures (Profile::counter_faults).
+Verdict check_counters(const RecordTable& t, const Row& r, size_t i, const Profile& p, std::vector<Finding>* out) {
+  if (!p.counter_faults) return Verdict::kPass;
+  const RecordCounters* c = t.counters(i);
+  if (c == nullptr) return Verdict::kPass;
+  const auto faulty = [](const std::optional<std::vector<verbs::CounterDelta>>& d) {
+    return d && std::ranges::any_of(*d, [](const verbs::CounterDelta& x) { return verbs::is_fault(x.meaning); });
+  };
+  if (!faulty(c->src) && !faulty(c->dst)) return Verdict::kPass;
+  return found(Verdict::kWarn, out, [&] {
+    return fmt::format("port counters moved during the test: {}",
+                       fmt::join(counter_sentences(t, r, i, verbs::is_fault), "; "));
+  });
+}
+
 // The checks of a row that ran and has figures: the verdict of the most severe (a pass when
 // none), and with `out`, what each found. A pass may carry notes (an ungated bandwidth).
 Verdict check(const JudgeContext& c, const RecordTable& t, const Row& r, size_t i, float p99, std::vector<Finding>* out) {
@@ -142,7 +190,8 @@ Verdict check(const JudgeContext& c, const RecordTable& t, const Row& r, size_t 
   if (c.all_gated || c.gate[i] || saturating) {
     v = kind.latency ? check_latency(r, p99, rule, out) : check_bandwidth(c, r, kind.bidir, kind.rail, out);
   }
-  return worse_of(v, check_outlier(r, kind.latency, c.profile, rule, out));
+  v = worse_of(v, check_outlier(r, kind.latency, c.profile, rule, out));
+  return worse_of(v, check_counters(t, r, i, c.profile, out));
 }
 
 // Each rail's usual port rate (Gb/s): the median over its ports' rates; 0 when fewer than two
@@ -163,23 +212,35 @@ std::vector<double> rail_rates(const RecordTable& t) {
 }
 
 // Per rail, the distinct node pairs with a slow (warn or fail) row and how many of them each
-// node is in: the one node in every slow pair, when there are at least two, is a likely cause.
-// A bit per node pair (128 KiB a rail for 1024 nodes), whatever the number of slow rows.
+// node is in, against how many pairs it is in at all: a node is named as a likely cause when it
+// is in every slow pair (at least two) and at least three quarters of its own pairs are slow. A
+// faulty port slows every pair it is in; two pairs that a busy host's stall slowed, sharing a
+// node by chance among its several clean ones, do not name it (docs/faults.md).
+// Two bits per node pair (256 KiB a rail for 1024 nodes), whatever the number of rows.
 class SlowPairs {
  public:
   explicit SlowPairs(const RecordTable& t) : t_(t), nodes_(t.node_count()), rails_(t.rail_count()) {}
 
-  void add(const Row& r) {
+  // Every judged row, slow or not.
+  void add(const Row& r, bool slow) {
     Rail& s = rails_[t_.rail(r)];
     if (s.count.empty()) {
       s.seen.assign(nodes_ * nodes_, false);
+      s.slow_seen.assign(nodes_ * nodes_, false);
       s.count.assign(nodes_, 0);
+      s.total.assign(nodes_, 0);
     }
-    s.errors = s.errors || r.failed_to_run();
     const uint32_t a = t_.node_of(t_.src(r)), b = t_.node_of(t_.dst(r));
-    auto seen = s.seen[size_t{std::min(a, b)} * nodes_ + std::max(a, b)];
-    if (seen) return;
-    seen = true;
+    const size_t key = size_t{std::min(a, b)} * nodes_ + std::max(a, b);
+    if (!s.seen[key]) {
+      s.seen[key] = true;
+      ++s.total[a];
+      if (b != a) ++s.total[b];
+    }
+    if (!slow) return;
+    s.errors = s.errors || r.failed_to_run();
+    if (s.slow_seen[key]) return;
+    s.slow_seen[key] = true;
     ++s.pairs;
     ++s.count[a];
     if (b != a) ++s.count[b];
@@ -195,7 +256,7 @@ class SlowPairs {
       for (size_t n = 0; n < s.count.size(); ++n) {
         if (s.count[n] == s.pairs) ++in_all, node = n;
       }
-      if (in_all != 1) continue;
+      if (in_all != 1 || 4 * s.count[node] < 3 * s.total[node]) continue;
       out[rail] = fmt::format("{} is in all {} {} pairs of rail {}", t_.node_name(static_cast<uint32_t>(node)), s.pairs,
                               s.errors ? "failing" : "slow", t_.rail_name(static_cast<uint16_t>(rail)));
     }
@@ -204,8 +265,8 @@ class SlowPairs {
 
  private:
   struct Rail {
-    std::vector<bool> seen;  // by (smaller node, larger node)
-    std::vector<size_t> count;
+    std::vector<bool> seen, slow_seen;  // by (smaller node, larger node)
+    std::vector<size_t> count, total;   // by node: its slow pairs, all its pairs
     size_t pairs = 0;
     bool errors = false;
   };
@@ -215,9 +276,15 @@ class SlowPairs {
 };
 
 // The likely causes of one warn or fail row.
-std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Profile& p, const std::vector<double>& rates,
-                                   const std::vector<std::string>& common) {
+std::vector<std::string> causes_of(const RecordTable& t, const Row& r, size_t i, const Profile& p,
+                                   const std::vector<double>& rates, const std::vector<std::string>& common) {
   std::vector<std::string> causes;
+  // Congestion always; fault counters when the findings do not name them already.
+  for (std::string& s : counter_sentences(t, r, i, [&](verbs::CounterMeaning m) {
+         return m == verbs::CounterMeaning::kCongestion || (!p.counter_faults && verbs::is_fault(m));
+       })) {
+    causes.push_back(std::move(s));
+  }
   const uint16_t rail = t.rail(r);
   // A test that did not run says why itself; only the pattern across pairs adds to that.
   for (uint32_t id : {t.src(r), t.dst(r)}) {
@@ -232,6 +299,10 @@ std::vector<std::string> causes_of(const RecordTable& t, const Row& r, const Pro
     if (p.roce_min_mtu > 0 && e.link_layer == "Ethernet" && e.active_mtu && *e.active_mtu < p.roce_min_mtu) {
       causes.push_back(
           fmt::format("{} {}: RoCE active MTU {} < {}", e.node, e.interface, *e.active_mtu, p.roce_min_mtu));
+    }
+    // A link of the end's own below its port rate (a NIC trained at a lower PCIe speed or width).
+    if (e.budget_gbps && e.rate_gbps && *e.budget_gbps < *e.rate_gbps && !e.budget_note.empty()) {
+      causes.push_back(fmt::format("{} {}: {}", e.node, e.interface, e.budget_note));
     }
     if (rates[rail] > 0 && e.rate_gbps && *e.rate_gbps < rates[rail]) {
       causes.push_back(fmt::format("{} {}: link rate {:g} Gb/s, below the rail's {:g} Gb/s", e.node, e.interface,
@@ -266,7 +337,7 @@ std::string judged_cause(const JudgeContext& c, const RecordTable& t, size_t i) 
     for (const Finding& f : findings) cause += (cause.empty() ? "" : "; ") + f.reason;
   }
   if (r.verdict == Verdict::kWarn || r.verdict == Verdict::kFail) {
-    const auto causes = causes_of(t, r, c.profile, c.rail_rates, c.common);
+    const auto causes = causes_of(t, r, i, c.profile, c.rail_rates, c.common);
     if (!causes.empty()) cause = fmt::format("{}; likely cause: {}", cause, fmt::join(causes, "; "));
   }
   return cause;
@@ -290,7 +361,7 @@ void judge(RecordTable& t, const Profile& profile) {
     if (r.verdict == Verdict::kWaived) return;
     const Verdict v = r.failed_to_run() || !r.figures() ? Verdict::kFail : check(*c, t, r, i, p99, nullptr);
     t.set_judged_verdict(i, v);
-    if (v == Verdict::kWarn || v == Verdict::kFail) slow.add(r);
+    slow.add(r, v == Verdict::kWarn || v == Verdict::kFail);
   });
   c->rail_rates = rail_rates(t);
   c->common = slow.sentences();

@@ -67,6 +67,9 @@ struct Profile {
   uint32_t outlier_min_pairs = 3;  // fewer pairs than this in a group: no median, no outliers
   // Causes: a RoCE port whose active MTU is below this is named as a likely cause; 0: off.
   uint32_t roce_min_mtu = 4096;
+  // A fault counter (verbs::is_fault) that moved during a test warns even when the figures
+  // pass: a lossy link that retransmission hides is still a lossy link.
+  bool counter_faults = true;
 
   bool operator==(const Profile&) const = default;
 };

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "topology/link_budget.hpp"
 #include "verbs/addressing.hpp"
 
 namespace railcheck::reports {
@@ -35,6 +36,12 @@ PairEnd interface_end(const topology::RailPort& port, std::string node, std::str
     e.gpu = port.nearest_gpu->ordinal;
     e.gpu_pci_address = port.nearest_gpu->pci_address;
     e.gpu_class = std::string(topology::to_string(port.nearest_gpu->path));
+  }
+  // Host memory's budget: the port and the NIC's PCIe path (host buffers sit on the NIC's node).
+  const topology::LinkBudget budget = topology::link_budget(topology::budget_facts({}, port, false));
+  if (budget.expected_gbps) {
+    e.budget_gbps = budget.expected_gbps;
+    e.budget_note = budget.sentence;
   }
   return e;
 }
@@ -89,6 +96,8 @@ json to_json(const PairEnd& e) {
   if (e.relaxed_ordering) j["relaxed_ordering"] = *e.relaxed_ordering;
   if (e.inline_bytes) j["inline_bytes"] = *e.inline_bytes;
   if (!e.scatter_to_cqe.empty()) j["scatter_to_cqe"] = e.scatter_to_cqe;
+  if (e.budget_gbps) j["budget_gbps"] = *e.budget_gbps;  // v1.2
+  if (!e.budget_note.empty()) j["budget_note"] = e.budget_note;
   return j;
 }
 
@@ -115,6 +124,8 @@ void read_end(JsonReader& r, PairEnd& e) {
   r.get("relaxed_ordering", e.relaxed_ordering);
   r.get("inline_bytes", e.inline_bytes);
   r.get("scatter_to_cqe", e.scatter_to_cqe);
+  r.get("budget_gbps", e.budget_gbps);
+  r.get("budget_note", e.budget_note);
 }
 
 Result<PairEnd> end_from_json(const json& j, std::string_view path) {

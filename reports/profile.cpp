@@ -97,8 +97,9 @@ Result<Profile> profile_from_json(const json& doc, std::string_view origin) {
     at_least(r, "min_pairs", p.outlier_min_pairs, 2);
   });
   top.object("causes", [&](JsonReader& r) {
-    only(r, {"roce_min_mtu"});
+    only(r, {"roce_min_mtu", "counter_faults"});
     r.get("roce_min_mtu", p.roce_min_mtu);
+    r.get("counter_faults", p.counter_faults);
   });
   if (errors.failed()) return errors.unexpected();
   return p;

@@ -17,7 +17,7 @@ std::string end_key(const PairEnd& e) {
   k.reserve(160);
   for (const std::string* s : {&e.node, &e.pod, &e.interface, &e.ip, &e.device, &e.gid, &e.pci_address,
                                &e.link_layer, &e.mem, &e.gpu_pci_address, &e.gpu_class, &e.mem_registration,
-                               &e.mem_note, &e.placement_note, &e.scatter_to_cqe}) {
+                               &e.mem_note, &e.placement_note, &e.scatter_to_cqe, &e.budget_note}) {
     k += *s;
     k += '\x1f';
   }
@@ -30,6 +30,7 @@ std::string end_key(const PairEnd& e) {
   k += '\x1f';
   k += e.relaxed_ordering ? (*e.relaxed_ordering ? "1" : "0") : "-";
   k += e.inline_bytes ? fmt::format("\x1f{}", *e.inline_bytes) : "\x1f-";
+  k += e.budget_gbps ? fmt::format("\x1f{:x}", std::bit_cast<uint64_t>(*e.budget_gbps)) : "\x1f-";
   return k;
 }
 
@@ -249,9 +250,45 @@ size_t RecordTable::add_or_throw(const Record& r, uint32_t src, uint32_t dst) {
     causes_.emplace_back(static_cast<uint32_t>(index), text_id(r.cause));
   }
   rows_.push_back(row);
+  set_counters(index, r.counters);
   if (counts_valid_ && row.measured()) count(row, p99);
   medians_valid_ = false;
   return index;
+}
+
+void RecordTable::set_counters(size_t row, const RecordCounters& c) {
+  auto it = std::ranges::lower_bound(counters_, static_cast<uint32_t>(row), {},
+                                     &std::pair<uint32_t, RecordCounters>::first);
+  const bool moved = (c.src && !c.src->empty()) || (c.dst && !c.dst->empty());
+  if (it != counters_.end() && it->first == row) {
+    if (moved) it->second = c;
+    else counters_.erase(it);
+  } else if (moved) {
+    counters_.emplace(it, static_cast<uint32_t>(row), c);
+  }
+}
+
+const RecordCounters* RecordTable::counters(size_t row) const {
+  auto it = std::ranges::lower_bound(counters_, static_cast<uint32_t>(row), {},
+                                     &std::pair<uint32_t, RecordCounters>::first);
+  return it != counters_.end() && it->first == row ? &it->second : nullptr;
+}
+
+void RecordTable::replace_figures(size_t row, const Record& r) {
+  Row& x = rows_[row];
+  const bool latency = kinds_[x.kind].latency;
+  if (latency ? !r.latency_us : !r.bandwidth) return;
+  x.value = latency ? r.latency_us->p50 : r.bandwidth->avg_gbps;
+  x.flags |= kFigures;
+  if (latency) {
+    const uint64_t word = latency_bits_[row / 64];
+    const uint64_t bit = uint64_t{1} << (row % 64);
+    p99_[latency_before_[row / 64] + static_cast<size_t>(std::popcount(word & (bit - 1)))] =
+        static_cast<float>(r.latency_us->p99);
+  }
+  set_counters(row, r.counters);
+  counts_valid_ = false;
+  medians_valid_ = false;
 }
 
 Result<RecordTable> RecordTable::of(std::span<const Record> records) {

@@ -175,6 +175,12 @@ class RecordTable {
   // "gpu-a1 -> gpu-a2" (pair_name()).
   [[nodiscard]] std::string pair_name(size_t row) const;
   [[nodiscard]] std::string_view error(size_t row) const;  // empty: none
+  // The port counters that moved during the row's test (any end); null when none did or none
+  // were read. Held only for the rows where one moved: a healthy run holds none.
+  [[nodiscard]] const RecordCounters* counters(size_t row) const;
+  // A measurement of the same test (the coordinator's confirmation run) replaces the row's
+  // figures and counters, when it has figures; its kind, ends and errors stay.
+  void replace_figures(size_t row, const Record& r);
   // Why the row has its verdict; empty: no reason given. A verdict judge() gave has its cause
   // written now, from what judge() kept (judged_cause()).
   [[nodiscard]] std::string cause(size_t row) const;
@@ -254,6 +260,8 @@ class RecordTable {
   std::unordered_map<std::string, uint32_t> text_ids_;
   std::vector<std::pair<uint32_t, uint32_t>> errors_;   // (row, text id), by row
   std::vector<std::pair<uint32_t, uint32_t>> causes_;   // (row, text id), by row
+  std::vector<std::pair<uint32_t, RecordCounters>> counters_;  // by row: the rows whose counters moved
+  void set_counters(size_t row, const RecordCounters& c);
 
   // The kinds of the last few distinct records, by what a record's kind is found from: a
   // coordinator's records come a pair's tests one after another, from a few rails at a time.

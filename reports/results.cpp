@@ -28,6 +28,27 @@ void required_object(JsonReader& r, std::string_view key, Fn&& fn) {
   r.object(key, std::forward<Fn>(fn));
 }
 
+// One end's counters: {"name": delta, ...}, or null (not read).
+void read_end_counters(JsonReader& r, std::string_view key, std::optional<std::vector<verbs::CounterDelta>>& out) {
+  const json* j = r.find(key);
+  if (j == nullptr || j->is_null()) return;
+  r.object(key, [&](JsonReader& o) {
+    std::vector<verbs::CounterDelta> deltas;
+    for (const auto& [name, value] : o.raw().items()) {
+      verbs::CounterDelta d{.name = name, .delta = 0, .meaning = verbs::counter_meaning(name)};
+      o.require(name, d.delta);
+      deltas.push_back(std::move(d));
+    }
+    out = std::move(deltas);
+  });
+}
+
+void read_counters(JsonReader& r, RecordCounters& c) {
+  read_end_counters(r, "src", c.src);
+  read_end_counters(r, "dst", c.dst);
+  r.get("note", c.note);
+}
+
 void read_record(JsonReader& r, Record& rec) {
   r.require("rail", rec.rail);
   required_object(r, "src", [&](JsonReader& e) { read_end(e, rec.src); });
@@ -66,6 +87,8 @@ void read_record(JsonReader& r, Record& rec) {
   r.get("error", rec.error);
   r.get("attempts", rec.attempts);
   r.get("round", rec.round);
+  r.get("remeasured", rec.remeasured);
+  r.object("counters", [&](JsonReader& c) { read_counters(c, rec.counters); });
   std::string verdict;
   if (r.get("verdict", verdict)) {
     if (auto v = parse_verdict(verdict)) rec.verdict = *v;
@@ -116,6 +139,12 @@ json to_json(const Record& r) {
                       {"avg_gbps", b.avg_gbps},
                       {"peak_gbps", b.peak_gbps},
                       {"msg_rate_mpps", b.msg_rate_mpps}};
+  }
+  // Written only when known, so documents of runs without them stay as they were.
+  if (r.remeasured > 0) j["remeasured"] = r.remeasured;
+  if (!r.counters.empty()) {
+    j["counters"] = {{"src", verbs::counters_json(r.counters.src)}, {"dst", verbs::counters_json(r.counters.dst)}};
+    if (!r.counters.note.empty()) j["counters"]["note"] = r.counters.note;
   }
   return j;
 }

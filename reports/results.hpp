@@ -18,12 +18,14 @@
 
 #include "common/error.hpp"
 #include "verbs/ops.hpp"
+#include "verbs/port_counters.hpp"
 
 namespace railcheck::reports {
 
 // What this railcheck writes; it reads any document of the same major version.
 // v1.1: the run's "outcome" (verdict and reasons), the atomic tests (fetch_add, cmp_swap).
-inline constexpr const char* kResultsSchema = "railcheck.results/v1.1";
+// v1.2: a record's port "counters" per end, and "remeasured" (the coordinator's confirmations).
+inline constexpr const char* kResultsSchema = "railcheck.results/v1.2";
 inline constexpr std::string_view kResultsMajor = "railcheck.results/v1";
 
 enum class Verdict : uint8_t { kNone, kPass, kWarn, kFail, kWaived };
@@ -55,6 +57,11 @@ struct PairEnd {
   std::optional<bool> relaxed_ordering;    // the MR had IBV_ACCESS_RELAXED_ORDERING
   std::optional<uint32_t> inline_bytes;    // the QPs' inline size
   std::string scatter_to_cqe;              // mlx5: "off" for device memory
+  // What this end's own links allow (v1.2; topology/link_budget.hpp): min(port rate, the NIC's
+  // PCIe link) in Gb/s per direction, and what bounds it ("mlx5_2 PCIe Gen4 x8: at most 107
+  // Gb/s"); absent: unknown. A slow pair's cause names it when it is below the port rate.
+  std::optional<double> budget_gbps;
+  std::string budget_note;
 
   bool operator==(const PairEnd&) const = default;
 };
@@ -69,6 +76,17 @@ struct Bandwidth {
   double avg_gbps = 0;
   double peak_gbps = 0;
   double msg_rate_mpps = 0;
+};
+
+// The port counters that moved during a record's test, per end (verbs/port_counters.hpp): the
+// ones that are not traffic, by name. An end whose counters were not read has nullopt, and
+// `note` says why; an empty list: read, nothing moved.
+struct RecordCounters {
+  std::optional<std::vector<verbs::CounterDelta>> src, dst;
+  std::string note;
+
+  [[nodiscard]] bool empty() const noexcept { return !src && !dst && note.empty(); }
+  bool operator==(const RecordCounters&) const = default;
 };
 
 struct Record {
@@ -86,6 +104,10 @@ struct Record {
   std::string error;       // non-empty: the test did not produce figures, and why
   uint32_t attempts = 1;   // > 1: retried
   uint32_t round = 0;      // the tournament round it ran in (1-based; 0: ad hoc)
+  // Times the coordinator ran the test again to confirm a slow figure; the figures are the
+  // best of all runs (a fault is slow every time, a scheduling stall is not).
+  uint32_t remeasured = 0;
+  RecordCounters counters;
   Verdict verdict = Verdict::kNone;
   std::string cause;       // why the verdict (empty for a plain pass)
 

@@ -24,6 +24,8 @@ nlohmann::json size_json(const verbs::SizeOutcome& s) {
                       {"peak_gbps", b.peak_gbps},
                       {"msg_rate_mpps", b.msg_rate_mpps}};
   }
+  j["counters"] = {{"local", verbs::counters_json(s.counters.local)}, {"remote", verbs::counters_json(s.counters.remote)}};
+  if (!s.counters.note.empty()) j["counters"]["note"] = s.counters.note;
   return j;
 }
 

@@ -113,6 +113,7 @@ Results results_from_run(const verbs::RunRecord& run, const SingleRunContext& co
                               .msg_rate_mpps = b.msg_rate_mpps};
     }
     if (!s.latency && !s.bandwidth) r.error = "this side measured no figures for this size";
+    r.counters = RecordCounters{.src = s.counters.local, .dst = s.counters.remote, .note = s.counters.note};
     out.records.push_back(std::move(r));
   }
   return out;

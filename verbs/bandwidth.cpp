@@ -246,7 +246,7 @@ Result<SizeOutcome> bandwidth(LoopContext& c, uint64_t bytes, bool initiator) {
   const bool sender = initiator || spec.bidir;
   const bool receiver = op_info(kOp).uses_receives && (!initiator || spec.bidir);
   Streamer<kOp> streamer(c, bytes);
-  SizeOutcome out{.msg_bytes = bytes, .iters = 0, .elapsed_s = 0, .latency = std::nullopt, .bandwidth = std::nullopt};
+  SizeOutcome out{.msg_bytes = bytes, .iters = 0, .elapsed_s = 0, .latency = std::nullopt, .bandwidth = std::nullopt, .counters = {}};
   nlohmann::json done{{"type", "done"}};
   if (sender) {
     auto bw = measure(c, streamer, bytes);

@@ -175,7 +175,8 @@ Result<SizeOutcome> latency_initiator(LoopContext& c, uint64_t bytes) {
                      .iters = counted,
                      .elapsed_s = c.clock.to_ns(last - start) / 1e9,
                      .latency = hist.summary(),
-                     .bandwidth = std::nullopt};
+                     .bandwidth = std::nullopt,
+                     .counters = {}};
 }
 
 // The responder's wait for the next ping: its mark in memory, or a receive completion. Returns
@@ -206,7 +207,7 @@ Result<SizeOutcome> latency_responder(LoopContext& c, uint64_t bytes) {
   constexpr OpInfo kInfo = op_info(kOp);
   Endpoint& ep = c.ep;
   PeerWatch watch(c.oob);
-  SizeOutcome out{.msg_bytes = bytes, .iters = 0, .elapsed_s = 0, .latency = std::nullopt, .bandwidth = std::nullopt};
+  SizeOutcome out{.msg_bytes = bytes, .iters = 0, .elapsed_s = 0, .latency = std::nullopt, .bandwidth = std::nullopt, .counters = {}};
   if constexpr (kInfo.latency == LatencyStyle::kOwnCompletion) {
     if (auto ok = detail::wait_for_done(watch); !ok) return std::unexpected(ok.error());
     return out;

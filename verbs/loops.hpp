@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "verbs/clock.hpp"
 #include "verbs/endpoint.hpp"
 #include "verbs/histogram.hpp"
 #include "verbs/oob.hpp"
+#include "verbs/port_counters.hpp"
 #include "verbs/spec.hpp"
 
 namespace railcheck::verbs {
@@ -25,12 +28,20 @@ struct BandwidthFigures {
 };
 
 // What one size produced on this side.
+// What each end's port counters did during one size (port_counters.hpp): the deltas of the
+// counters that moved; nullopt when that end could not read them (`note` says why).
+struct SizeCounters {
+  std::optional<std::vector<CounterDelta>> local, remote;
+  std::string note;
+};
+
 struct SizeOutcome {
   uint64_t msg_bytes = 0;
   uint64_t iters = 0;       // counted iterations (latency) or messages per QP (bandwidth)
   double elapsed_s = 0;
   std::optional<LatencySummary> latency;
   std::optional<BandwidthFigures> bandwidth;  // this side's sending; empty for a passive side
+  SizeCounters counters;  // set by the session around the loop
 };
 
 struct LoopContext {

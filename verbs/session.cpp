@@ -32,8 +32,39 @@ std::unexpected<Error> give_up(OobSocket& oob, const char* type, Error e) {
   return std::unexpected(std::move(e));
 }
 
-Result<void> run_sizes(LoopContext& ctx, bool initiator, RunRecord& rec, const SizeCallback& on_size) {
+// The server's counter deltas of one size, as the "counters" message carries them.
+nlohmann::json counters_message(const std::optional<std::vector<CounterDelta>>& deltas, const std::string& note) {
+  nlohmann::json msg{{"type", "counters"}};
+  if (deltas) msg["counters"] = counters_json(deltas);
+  else msg["note"] = note;
+  return msg;
+}
+
+// The same read back by the client; the meanings come from this side's table.
+Result<void> read_counters_message(const nlohmann::json& msg, SizeOutcome& out) {
+  auto it = msg.find("counters");
+  if (it == msg.end()) {
+    out.counters.note = "peer: " + msg.value("note", std::string("counters not read"));
+    return {};
+  }
+  if (!it->is_object()) return fail(Errc::kProtocol, "\"counters\" from the server is not an object");
+  std::vector<CounterDelta> deltas;
+  for (const auto& [name, value] : it->items()) {
+    if (!value.is_number_unsigned()) {
+      return fail(Errc::kProtocol, fmt::format("counter {} from the server is not a count: {}", name, value.dump()));
+    }
+    deltas.push_back({name, value.get<uint64_t>(), counter_meaning(name)});
+  }
+  out.counters.remote = std::move(deltas);
+  return {};
+}
+
+// Every size runs between two readings of each end's port counters; the server sends its
+// deltas after the size (and after the data check), so the client records both ends.
+Result<void> run_sizes(LoopContext& ctx, bool initiator, PortCounterWatch& counters, RunRecord& rec,
+                       const SizeCallback& on_size) {
   for (uint64_t bytes : ctx.spec.sizes_bytes) {
+    counters.start();
     if (initiator) {
       if (auto ok = prepare_size(ctx, bytes, true); !ok) return give_up(ctx.oob, "error", ok.error());
       if (auto ok = ctx.oob.send({{"type", "size"}, {"bytes", bytes}}, ctx.progress_timeout); !ok) return ok;
@@ -71,6 +102,21 @@ Result<void> run_sizes(LoopContext& ctx, bool initiator, RunRecord& rec, const S
         if (auto ok = ctx.oob.send(verdict, ctx.progress_timeout); !ok) return ok;
         if (!checked) return std::unexpected(checked.error());
       }
+    }
+    outcome->counters.local = counters.stop();
+    if (!outcome->counters.local) outcome->counters.note = counters.note();
+    if (initiator) {
+      auto msg = expect(ctx.oob, "counters", ctx.progress_timeout);
+      if (!msg) return std::unexpected(msg.error());
+      std::string local_note = std::move(outcome->counters.note);
+      if (auto ok = read_counters_message(*msg, *outcome); !ok) return ok;
+      if (!local_note.empty()) {
+        outcome->counters.note = outcome->counters.note.empty() ? local_note : local_note + "; " + outcome->counters.note;
+      }
+    } else if (auto ok = ctx.oob.send(counters_message(outcome->counters.local, outcome->counters.note),
+                                      ctx.progress_timeout);
+               !ok) {
+      return ok;
     }
     if (on_size) on_size(rec, *outcome);
     rec.sizes.push_back(std::move(*outcome));
@@ -128,7 +174,8 @@ Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_si
   rec.path_mtu_bytes = (*ep)->path_mtu_bytes();
 
   LoopContext ctx{.ep = **ep, .oob = *oob, .clock = clock, .spec = opt.spec, .progress_timeout = opt.progress_timeout};
-  if (auto ok = run_sizes(ctx, true, rec, on_size); !ok) return std::unexpected(ok.error());
+  PortCounterWatch counters(dev->device, dev->port);
+  if (auto ok = run_sizes(ctx, true, counters, rec, on_size); !ok) return std::unexpected(ok.error());
   (void)oob->send({{"type", "bye"}}, Millis(1000));
   return rec;
 }
@@ -192,7 +239,8 @@ Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt) {
                 .path_mtu_bytes = (*ep)->path_mtu_bytes(), .clock = clock.description(), .rdma_cm = use_cm,
                 .sizes = {}};
   LoopContext ctx{.ep = **ep, .oob = oob, .clock = clock, .spec = *spec, .progress_timeout = opt.progress_timeout};
-  if (auto ok = run_sizes(ctx, false, rec, {}); !ok) return std::unexpected(ok.error());
+  PortCounterWatch counters(dev->device, dev->port);
+  if (auto ok = run_sizes(ctx, false, counters, rec, {}); !ok) return std::unexpected(ok.error());
   auto bye = expect(oob, "bye", opt.progress_timeout);
   if (!bye) return std::unexpected(bye.error());
   return rec;

@@ -20,8 +20,9 @@ namespace railcheck::verbs {
 // Bumped whenever a message changes meaning; both sides must agree.
 // 2: memory kinds in the spec and the endpoints, write_imm, refusals carry an error code.
 // 3: the op table's ops (atomics), path attributes in the spec (tclass, sl, flow label), the
-//    endpoints' read limits, pkey index, inline size and placement.
-inline constexpr int kProtocolVersion = 3;
+//    endpoints' read limits, pkey index, inline size and placement; IPv6 GIDs (spec ipv6).
+// 4: the server sends its port counters' deltas after every size ("counters").
+inline constexpr int kProtocolVersion = 4;
 
 struct RunRecord {
   RunSpec spec;

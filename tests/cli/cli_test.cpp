@@ -91,7 +91,7 @@ TEST(Cli, GpuTestWithoutAGpuIsWaivedBeforeConnecting) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_TRUE(r.err.starts_with("railcheck lat: waived: ")) << r.err;
   auto doc = nlohmann::json::parse(r.out);
-  EXPECT_EQ(doc.at("schema_version"), "railcheck.results/v1.1");
+  EXPECT_EQ(doc.at("schema_version"), "railcheck.results/v1.2");
   ASSERT_EQ(doc.at("records").size(), 1u);
   const auto& rec = doc["records"][0];
   EXPECT_EQ(rec.at("verdict"), "waived");

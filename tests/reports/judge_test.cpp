@@ -4,6 +4,7 @@
 
 #include "report_fixtures.hpp"
 #include "reports/outputs.hpp"
+#include "reports/pair_ends.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -212,6 +213,95 @@ TEST(Judge, CauseOneNodeInEverySlowPair) {
   // One slow pair: both its nodes are in it; nothing to single out.
   r = judged({bw_record("n1", "n2", 100), bw_record("n3", "n4", 380)});
   EXPECT_FALSE(contains(r.records[0].cause, "is in all"));
+}
+
+TEST(Judge, TwoSlowPairsOfANodeWithCleanOnesDoNotNameIt) {
+  // What a busy host's stalls look like in a 4-node rail: two of n1's three pairs slow by chance.
+  // A faulty port would slow all three; n1 is not named (docs/faults.md).
+  auto r = judged({bw_record("n1", "n2", 100), bw_record("n1", "n3", 101), bw_record("n1", "n4", 380),
+                   bw_record("n2", "n3", 381), bw_record("n2", "n4", 379), bw_record("n3", "n4", 380)});
+  EXPECT_EQ(r.records[0].verdict, Verdict::kFail);
+  EXPECT_FALSE(contains(r.records[0].cause, "is in all")) << r.records[0].cause;
+  // All three slow: named.
+  r.records[2].bandwidth->avg_gbps = 99;
+  judge(r, Profile{});
+  EXPECT_TRUE(contains(r.records[0].cause, "n1 is in all 3 slow pairs of rail r")) << r.records[0].cause;
+}
+
+RecordCounters moved(std::vector<verbs::CounterDelta> src, std::vector<verbs::CounterDelta> dst = {}) {
+  return {.src = std::move(src), .dst = std::move(dst), .note = {}};
+}
+
+TEST(Judge, AFaultCounterThatMovedWarnsAPassingRecordAndNamesTheEnd) {
+  using M = verbs::CounterMeaning;
+  Record lossy = bw_record("a", "b", 390);
+  lossy.counters = moved({}, {{"rcvd_seq_err", 12, M::kRetransmission}, {"duplicate_request", 3, M::kRetransmission},
+                              {"link_downed", 1, M::kLinkDown}});
+  auto r = judged({lossy, bw_record("a", "c", 391)});
+  EXPECT_EQ(r.records[0].verdict, Verdict::kWarn);
+  EXPECT_EQ(r.records[0].cause,
+            "port counters moved during the test: b net1: retransmission (rcvd_seq_err +12, duplicate_request +3), "
+            "link_down (link_downed +1)");
+  EXPECT_EQ(r.records[1].verdict, Verdict::kPass);
+
+  // Off in the profile: the figures decide, and the counters are named only as a cause of a slow record.
+  Profile quiet;
+  quiet.counter_faults = false;
+  EXPECT_EQ(judged({lossy}, quiet).records[0].verdict, Verdict::kPass);
+  lossy.bandwidth->avg_gbps = 100;
+  auto slow = judged({lossy}, quiet);
+  EXPECT_EQ(slow.records[0].verdict, Verdict::kFail);
+  EXPECT_TRUE(contains(slow.records[0].cause, "likely cause: b net1: retransmission (rcvd_seq_err +12"))
+      << slow.records[0].cause;
+}
+
+TEST(Judge, CongestionCountersAreACauseOfASlowRecordNotAFault) {
+  using M = verbs::CounterMeaning;
+  Record busy = bw_record("a", "b", 390);
+  busy.counters = moved({{"rp_cnp_handled", 800, M::kCongestion}}, {{"np_cnp_sent", 800, M::kCongestion}});
+  EXPECT_EQ(judged({busy}).records[0].verdict, Verdict::kPass);  // DCQCN at work on a lossless fabric
+  busy.bandwidth->avg_gbps = 200;
+  auto r = judged({busy});
+  EXPECT_EQ(r.records[0].verdict, Verdict::kFail);
+  EXPECT_TRUE(contains(r.records[0].cause,
+                       "likely cause: a net1: congestion (rp_cnp_handled +800); b net1: congestion (np_cnp_sent +800)"))
+      << r.records[0].cause;
+  // Counters that were read and did not move, or were not read at all, say nothing.
+  busy.counters = moved({}, {});
+  busy.bandwidth->avg_gbps = 390;
+  EXPECT_EQ(judged({busy}).records[0].cause, "");
+  busy.counters = RecordCounters{.src = std::nullopt, .dst = std::nullopt, .note = "peer: no counters"};
+  EXPECT_EQ(judged({busy}).records[0].verdict, Verdict::kPass);
+}
+
+TEST(Judge, ANicLinkBelowThePortRateIsTheCauseOfASlowPair) {
+  // interface_end() computes the budget from the rail map's PCIe facts: a ConnectX-7 at 400 Gb/s
+  // whose Gen5 x16 slot trained at Gen4 x8 moves at most ~107 Gb/s.
+  topology::RailPort port;
+  port.interface = "net3";
+  port.rdma_device = "mlx5_2";
+  port.rate_gbps = 400;
+  port.pcie_link = topology::PcieLinkFacts{};
+  port.pcie_link->device = "0000:5a:00.0";
+  port.pcie_link->narrowest = topology::pcie_link_state(16, 8);
+  port.pcie_link->narrowest_at = "0000:5a:00.0";
+  const PairEnd end = interface_end(port, "n3", "pod-3");
+  ASSERT_TRUE(end.budget_gbps);
+  EXPECT_LT(*end.budget_gbps, 120);
+  EXPECT_TRUE(contains(end.budget_note, "mlx5_2 PCIe Gen4 x8: at most")) << end.budget_note;
+
+  Record slow = bw_record("a", "n3", 100);
+  slow.dst.interface = "net3";
+  slow.dst.budget_gbps = end.budget_gbps;
+  slow.dst.budget_note = end.budget_note;
+  auto r = judged({slow, bw_record("a", "b", 380)});
+  EXPECT_EQ(r.records[0].verdict, Verdict::kFail);  // the rail is held to its port rate, not to the bottleneck
+  EXPECT_TRUE(contains(r.records[0].cause, "likely cause: n3 net3: " + end.budget_note)) << r.records[0].cause;
+  // A healthy link (its budget is the port rate) is never named.
+  Record fine = bw_record("a", "b", 100);
+  fine.dst.budget_gbps = 400;
+  fine.dst.budget_note = "mlx5_1 port rate: at most 400 Gb/s";
+  EXPECT_FALSE(contains(judged({fine}).records[0].cause, "at most")) << judged({fine}).records[0].cause;
 }
 
 TEST(Judge, ErrorRecordsFailWithTheErrorAsCause) {

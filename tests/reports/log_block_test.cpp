@@ -63,7 +63,7 @@ TEST(LogBlock, Crc32IsZlibs) {
 TEST(LogBlock, FramesTheDocumentWithItsSchemaLengthAndChecksum) {
   const std::string block = block_of("{\n  \"a\": 1\n}\n");
   EXPECT_EQ(block,
-            "----- BEGIN RAILCHECK RESULTS railcheck.results/v1.1 json -----\n"
+            "----- BEGIN RAILCHECK RESULTS railcheck.results/v1.2 json -----\n"
             "{\n  \"a\": 1\n}\n"
             "----- END RAILCHECK RESULTS 13 bytes crc32 " +
                 fmt::format("{:08x}", crc32("{\n  \"a\": 1\n}\n")) + " -----\n");

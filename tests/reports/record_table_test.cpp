@@ -80,6 +80,31 @@ TEST(RecordTable, KeepsTheHeadlineFiguresErrorsAndVerdicts) {
   EXPECT_EQ(t.cause(j), "again");
 }
 
+TEST(RecordTable, HoldsCountersOnlyWhereTheyMovedAndTakesAConfirmingMeasurement) {
+  RecordTable t;
+  Record quiet = lat_record("a", "b", "write_lat", 2.0);
+  quiet.counters = RecordCounters{.src = std::vector<verbs::CounterDelta>{}, .dst = std::vector<verbs::CounterDelta>{}, .note = {}};
+  Record lossy = lat_record("a", "c", "write_lat", 9.0);
+  lossy.counters.dst = std::vector<verbs::CounterDelta>{{"rcvd_seq_err", 3, verbs::CounterMeaning::kRetransmission}};
+  const size_t i = *t.add(quiet);
+  const size_t j = *t.add(lossy);
+  EXPECT_EQ(t.counters(i), nullptr);
+  ASSERT_NE(t.counters(j), nullptr);
+  EXPECT_EQ(t.counters(j)->dst->front().name, "rcvd_seq_err");
+  EXPECT_DOUBLE_EQ(t.kind_stats()[t.row(j).kind].max, 9.0);
+
+  Record again = lossy;
+  again.latency_us->p50 = 2.1;
+  again.latency_us->p99 = 3.0;
+  again.counters = quiet.counters;
+  t.replace_figures(j, again);
+  EXPECT_DOUBLE_EQ(t.row(j).value, 2.1);
+  EXPECT_FLOAT_EQ(t.p99(j), 3.0f);
+  EXPECT_EQ(t.counters(j), nullptr);  // the confirming run's counters did not move
+  EXPECT_DOUBLE_EQ(t.kind_stats()[t.row(j).kind].max, 2.1);  // the statistics follow
+  EXPECT_FLOAT_EQ(t.p99(i), 3.0f);  // and the other row's p99 is its own
+}
+
 TEST(RecordTable, GatesEachPairAtItsOwnSize) {
   RecordTable t;
   t.add(bw_record("a", "b", 100, 65536));

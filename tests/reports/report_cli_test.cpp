@@ -181,7 +181,7 @@ TEST_F(ReportCli, FromLogRendersTheResultsBlockAsItsResultsJson) {
   auto r = report("--from-log " + shell_quote(log) +
                   " --format terminal,json,junit,html,prometheus -o " + shell_quote(dir_ + "/out"));
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("railcheck report: results (railcheck.results/v1.1) from lines 3-"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("railcheck report: results (railcheck.results/v1.2) from lines 3-"), std::string::npos) << r.err;
   // The same files as from results.json itself (the golden files come from fixtures/cluster.json,
   // of schema v1: report.html names the schema of what it read).
   auto direct = report(shell_quote(golden_json) + " --format terminal,json,junit,html,prometheus -o " +

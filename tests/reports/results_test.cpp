@@ -51,6 +51,11 @@ TEST(Results, EveryFieldRoundTrips) {
   rec.error = "e";
   rec.attempts = 3;
   rec.round = 2;
+  rec.remeasured = 2;
+  rec.counters = RecordCounters{.src = std::vector<verbs::CounterDelta>{{"rcvd_seq_err", 4, verbs::CounterMeaning::kRetransmission},
+                                                                      {"vendor_x", 1, verbs::CounterMeaning::kUnknown}},
+                                .dst = std::nullopt,
+                                .note = "peer: no counters"};
   rec.verdict = Verdict::kWarn;
   rec.cause = "c";
   r.records.push_back(rec);
@@ -63,6 +68,12 @@ TEST(Results, EveryFieldRoundTrips) {
   EXPECT_EQ(back->meta.connection, "rdma_cm");
   EXPECT_EQ(back->meta.clock, "tsc");
   EXPECT_EQ(back->records[0].verdict, Verdict::kWarn);
+  EXPECT_EQ(back->records[0].remeasured, 2u);
+  EXPECT_EQ(back->records[0].counters, rec.counters);  // meanings come back from the table
+  EXPECT_EQ(doc["records"][0]["counters"]["dst"], nullptr);
+  // A record without counters or confirmations writes neither field (documents stay as they were).
+  EXPECT_FALSE(to_json(testing::bw_record("a", "b", 1)).contains("counters"));
+  EXPECT_FALSE(to_json(testing::bw_record("a", "b", 1)).contains("remeasured"));
 }
 
 TEST(Results, BadFieldsNameTheirPath) {
@@ -87,6 +98,9 @@ TEST(Results, BadFieldsNameTheirPath) {
       {"mtu beyond 32 bits", [](json& d) { d["records"][0]["dst"]["active_mtu"] = 1ull << 40; },
        "records[0].dst.active_mtu"},
       {"negative attempts", [](json& d) { d["records"][0]["attempts"] = -1; }, "records[0].attempts"},
+      {"counter as text", [](json& d) { d["records"][0]["counters"] = {{"src", {{"symbol_error", "x"}}}}; },
+       "records[0].counters.src.symbol_error"},
+      {"counters not an object", [](json& d) { d["records"][0]["counters"] = {{"dst", 3}}; }, "records[0].counters.dst"},
   };
   for (const Case& c : cases) {
     json doc = good;

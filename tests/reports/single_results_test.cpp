@@ -37,7 +37,7 @@ verbs::RunRecord latency_run() {
     s.latency = verbs::LatencySummary{.count = 1000, .min_ns = 30000, .p50_ns = 45000, .p90_ns = 50000,
                                       .p99_ns = 90000, .p999_ns = 120000, .max_ns = 200000, .mean_ns = 47000,
                                       .stdev_ns = 5000};
-    run.sizes.push_back(s);
+    run.sizes.push_back(std::move(s));
   }
   return run;
 }
