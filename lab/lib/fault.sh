@@ -47,9 +47,12 @@ kinds (ARG optional, default in brackets):
                   IPv6 off pInK (clear puts it back). Packets larger than BYTES
                   towards the pod are dropped.         An MTU mismatch.
   norule          delete the pod's policy rule(s) for the rail (IPv4 and IPv6; saved
-                  for clear): rxe_pInK's packets to the rail's other pods then take
-                  the local table, over lo, where rxe drops them.
-                                                       A missing Spiderpool policy route.
+                  for clear). IPv6: rxe_pInK's packets to the rail's other pods take
+                  the local table, over lo, where rxe drops them (RoCE over IPv6
+                  GIDs hangs). IPv4: an oif-bound lookup skips the other netdevs'
+                  local routes and leaves by pInK's connected /24, so RoCE on the
+                  rail's subnet still works; only the gateway route (off-subnet) is
+                  gone.                                A missing Spiderpool policy route.
   norail          the pod loses the rail: rdma link delete rxe_pInK, pInK down, and the
                   rail's entry leaves the pod's podinfo annotations (Multus
                   network-status and networks), so railcheck's agent on that pod no

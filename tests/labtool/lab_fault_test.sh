@@ -165,8 +165,16 @@ check "norule: no IPv4 rule oif p1n1" test -z "$(ip -4 rule show oif p1n1)" -- "
 check "norule: no IPv6 rule oif p1n1" test -z "$(ip -6 rule show oif p1n1)" -- "$(ip -6 rule show)"
 l=$(ip -4 rule show oif p1n2)
 check "norule: the pod's other rail keeps its rule" has "$l" '^11:.*oif p1n2 lookup 211' -- "$l"
+l=$(ip -6 route get fd16:11::12 oif p1n1 from fd16:11::11 2>&1)
+check "norule: IPv6 p1n1 -> pod2 now local, over lo" has "$l" '^local fd16:11::12 .*dev lo ' -- "$l"
+l=$(ip -4 route get 10.1.2.3 oif p1n1 from 172.16.11.11 2>&1)
+check "norule: IPv4 p1n1 off-subnet: no gateway" lacks "$l" 'via 172.16.11.1' -- "$l"
 untouched norule
 cleared norule
+l=$(ip -6 route get fd16:11::12 oif p1n1 from fd16:11::11 2>&1)
+check "norule cleared: IPv6 p1n1 -> pod2 by table 111 again" has "$l" 'dev p1n1 table 111' -- "$l"
+l=$(ip -4 route get 10.1.2.3 oif p1n1 from 172.16.11.11 2>&1)
+check "norule cleared: IPv4 p1n1 off-subnet via the gateway again" has "$l" 'via 172.16.11.1 dev p1n1 table 111' -- "$l"
 
 echo "# t=$SECONDS s"
 # ---- norail ---------------------------------------------------------------------------
