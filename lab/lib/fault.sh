@@ -314,12 +314,12 @@ describe() {   # describe KIND ARG: what inject did, in words
 }
 
 shared() {
-    local now want err
+    local now was want err
     now=$(rdma system show 2>&1) || die "rdma system show failed: $now"
-    case $now in *"netns exclusive"*) want=shared ;; *) want=exclusive ;; esac
+    case $now in *"netns exclusive"*) was=exclusive want=shared ;; *) was=shared want=exclusive ;; esac
     if err=$(rdma system set netns "$want" 2>&1); then
         # (only possible with no other netns, i.e. no pods: put it back)
-        rdma system set netns "${want/exclusive/shared}" >/dev/null 2>&1 || true
+        rdma system set netns "$was" >/dev/null 2>&1 || true
         die "shared: the kernel accepted 'rdma system set netns $want' (no pods?) and it was put back; choose the mode with lab/run --rdma-netns shared | exclusive"
     fi
     die "shared: the RDMA netns mode is global and cannot change once the pods exist: 'rdma system show' says '${now//$'\n'/ }', and 'rdma system set netns $want' fails (${err//$'\n'/ }) while any other netns exists. Choose it when the lab boots: lab/run --rdma-netns shared (the default: every pod sees every device) or --rdma-netns exclusive (the pods see no RDMA device)"
