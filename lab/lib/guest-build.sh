@@ -18,8 +18,10 @@ cache=${1:?usage: guest-build.sh CACHE_DIR}
 # The modules the guest loads, in addition to their dependencies. crc32_generic is
 # not a dependency of rdma_rxe but `rdma link add` fails without it (no autoload).
 # af_packet: tcpdump's capture socket (the lab tests that read the wire).
+# sch_netem, sch_tbf: the fault kit's qdiscs (lab/lib/fault.sh: delay, loss, corrupt,
+# reorder, rate); tc needs no classifier or action module for a root qdisc.
 modules=(crc32_generic rdma_rxe rdma_ucm ib_uverbs veth bridge virtio_net
-         9p 9pnet_virtio virtio_pci virtio_console af_packet)
+         9p 9pnet_virtio virtio_pci virtio_console af_packet sch_netem sch_tbf)
 # What the host needs: qemu and the initramfs tools for the guest; iproute2 (ip,
 # rdma), the rxe verbs provider and the tools for the commands run in the guest,
 # which uses the host's / as its root (tcpdump: the lab tests that read the wire).
