@@ -35,6 +35,13 @@ struct AgentCliOptions {
   uint64_t memlock_per_rail_mib = topology::kDefaultMemlockPerRail >> 20;
 };
 
+// What `railcheck agent --help` says first.
+constexpr const char* kDescription =
+    "The per-node agent (the rdma-tools DaemonSet pod): serves this pod's rail map and checks, and runs tests on "
+    "its interfaces when the coordinator asks. HTTP on the pod's primary IP, port 7400: GET /healthz and /metrics "
+    "(no auth), GET /v1/inventory and POST /v1/tests (bearer token). See docs/cluster.md.\n"
+    "Example: railcheck agent --token-file /etc/railcheck/token/token";
+
 std::string env_or(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : std::move(fallback);
@@ -93,40 +100,36 @@ int run_agent(AgentCliOptions& o) {
   return kExitOk;
 }
 
+void add_options(CLI::App& sub, AgentCliOptions& o) {
+  sub.add_option("--listen", o.listen, "Address to listen on (default: the pod's primary IP; 0.0.0.0 for all)");
+  sub.add_option("-p,--port", o.port, "HTTP port")->check(CLI::Range(0, 65535))->default_val(pods::kDefaultAgentPort);
+  sub.add_option("--token-file", o.token_file,
+                 fmt::format("File holding the bearer token every /v1 request must carry (default "
+                             "$RAILCHECK_TOKEN_FILE, else {})",
+                             kDefaultTokenFile));
+  sub.add_option("--node", o.node, "Node name reported to the coordinator (default $NODE_NAME, else the hostname)");
+  sub.add_option("--pod", o.pod, "Pod name reported to the coordinator (default $POD_NAME, else the hostname)");
+  sub.add_option("--podinfo", o.map.podinfo,
+                 fmt::format("Downward-API folder with the pod's annotations (default {} when it has them)",
+                             topology::kDefaultPodinfoDir))
+      ->check(CLI::ExistingDirectory);
+  sub.add_option("--sysfs-root", o.map.sysfs_root, "Folder laid out like /sys to read instead of it")
+      ->default_str("/sys")
+      ->check(CLI::ExistingDirectory);
+  sub.add_option("--hwloc-xml", o.map.hwloc_xml, "hwloc XML of the node's PCIe tree (default: read live)")
+      ->check(CLI::ExistingFile);
+  sub.add_option("--max-test-seconds", o.max_test_seconds, "Hard limit on one test; past it the test is cut off")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->default_val(600);
+  sub.add_option("--memlock-per-rail-mib", o.memlock_per_rail_mib, "Locked memory needed per rail (memlock check)")
+      ->default_str(std::to_string(o.memlock_per_rail_mib))
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
+}
+
 }  // namespace
 
 Command add_agent_command(CLI::App& parent) {
-  auto o = std::make_shared<AgentCliOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "agent",
-      "The per-node agent (the rdma-tools DaemonSet pod): serves this pod's rail map and checks, and runs tests on "
-      "its interfaces when the coordinator asks. HTTP on the pod's primary IP, port 7400: GET /healthz and /metrics "
-      "(no auth), GET /v1/inventory and POST /v1/tests (bearer token). See docs/cluster.md.\n"
-      "Example: railcheck agent --token-file /etc/railcheck/token/token");
-  sub->add_option("--listen", o->listen, "Address to listen on (default: the pod's primary IP; 0.0.0.0 for all)");
-  sub->add_option("-p,--port", o->port, "HTTP port")->check(CLI::Range(0, 65535))->default_val(pods::kDefaultAgentPort);
-  sub->add_option("--token-file", o->token_file,
-                  fmt::format("File holding the bearer token every /v1 request must carry (default "
-                              "$RAILCHECK_TOKEN_FILE, else {})",
-                              kDefaultTokenFile));
-  sub->add_option("--node", o->node, "Node name reported to the coordinator (default $NODE_NAME, else the hostname)");
-  sub->add_option("--pod", o->pod, "Pod name reported to the coordinator (default $POD_NAME, else the hostname)");
-  sub->add_option("--podinfo", o->map.podinfo,
-                  fmt::format("Downward-API folder with the pod's annotations (default {} when it has them)",
-                              topology::kDefaultPodinfoDir))
-      ->check(CLI::ExistingDirectory);
-  sub->add_option("--sysfs-root", o->map.sysfs_root, "Folder laid out like /sys to read instead of it")
-      ->default_str("/sys")
-      ->check(CLI::ExistingDirectory);
-  sub->add_option("--hwloc-xml", o->map.hwloc_xml, "hwloc XML of the node's PCIe tree (default: read live)")
-      ->check(CLI::ExistingFile);
-  sub->add_option("--max-test-seconds", o->max_test_seconds, "Hard limit on one test; past it the test is cut off")
-      ->check(CLI::Range(1.0, 86400.0))
-      ->default_val(600);
-  sub->add_option("--memlock-per-rail-mib", o->memlock_per_rail_mib, "Locked memory needed per rail (memlock check)")
-      ->default_str(std::to_string(o->memlock_per_rail_mib))
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
-  return Command{sub, [o] { return run_agent(*o); }};
+  return add_command(parent, "agent", kDescription, add_options, run_agent);
 }
 
 }  // namespace railcheck::cli

@@ -35,6 +35,13 @@
 namespace railcheck::cli {
 namespace {
 
+// What `railcheck check --help` says first.
+constexpr const char* kDescription =
+    "Setup checks for this pod: RDMA netns mode, visible RDMA devices, each rail's port state, addressing "
+    "(RoCEv2 GID), InfiniBand GUID and pkey, policy routes and gateway, the memlock limit, GPUDirect readiness, "
+    "PCIe links, one rail per GPU. "
+    "Each: pass, warn, fail or waived, with the fix.";
+
 // What `check --help` prints after the options: the catalogue's rows, then the inputs.
 std::string check_help() {
   return "Checks, in this order:\n" + topology::setup_checks_help() +
@@ -119,43 +126,39 @@ int run_check(const CheckOptions& opt) {
   return failed ? kExitFailed : kExitOk;
 }
 
+void add_options(CLI::App& sub, CheckOptions& opt) {
+  sub.footer(check_help());
+  add_map_input_options(sub, opt, "railcheck.check/v1", "results");
+  sub.add_option("--memlock-per-rail-mib", opt.memlock_per_rail_mib,
+                 "Locked memory needed per rail, MiB (memlock check)")
+      ->default_str(std::to_string(opt.memlock_per_rail_mib))
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
+  sub.add_option("--guid-pool", opt.guid_pool,
+                 "ib-kubernetes' GUID pool, START-END (GUID_POOL_RANGE_START/END), e.g. "
+                 "02:00:00:00:00:00:00:00-02:FF:FF:FF:FF:FF:FF:FF (ib_guid check)")
+      ->check(parsed_by(topology::parse_guid_pool, "START-END"));
+  sub.add_option("--pkey", opt.pkey,
+                 "The pkey the IB networks should be in, e.g. 0x6, where the networks annotation's cni-args "
+                 "name none (ib_pkey check)")
+      ->check(parsed_by(topology::parse_pkey, "0xPKEY"));
+  sub.add_option("--gpu-path-warn", opt.gpu_path_warn,
+                 "gpudirect_ready: a rail whose nearest GPU is this far or farther warns (PIX, PXB, PHB, NODE, SYS)")
+      ->default_str("PHB")
+      ->check(parsed_by(topology::parse_path_class, "CLASS"));
+  sub.add_option("--gpu-path-fail", opt.gpu_path_fail,
+                 "gpudirect_ready: a rail whose nearest GPU is this far or farther fails")
+      ->default_str("SYS")
+      ->check(parsed_by(topology::parse_path_class, "CLASS"));
+  sub.add_option("--gateway-timeout-ms", opt.gateway_timeout_ms,
+                 "How long each gateway has to answer (gateway_reachable check)")
+      ->default_str(std::to_string(opt.gateway_timeout_ms))
+      ->check(CLI::Range(uint32_t{1}, uint32_t{60000}));
+}
+
 }  // namespace
 
 Command add_check_command(CLI::App& parent) {
-  auto opt = std::make_shared<CheckOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "check",
-      "Setup checks for this pod: RDMA netns mode, visible RDMA devices, each rail's port state, addressing "
-      "(RoCEv2 GID), InfiniBand GUID and pkey, policy routes and gateway, the memlock limit, GPUDirect readiness, "
-      "PCIe links, one rail per GPU. "
-      "Each: pass, warn, fail or waived, with the fix.");
-  sub->footer(check_help());
-  add_map_input_options(*sub, *opt, "railcheck.check/v1", "results");
-  sub->add_option("--memlock-per-rail-mib", opt->memlock_per_rail_mib,
-                  "Locked memory needed per rail, MiB (memlock check)")
-      ->default_str(std::to_string(opt->memlock_per_rail_mib))
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
-  sub->add_option("--guid-pool", opt->guid_pool,
-                  "ib-kubernetes' GUID pool, START-END (GUID_POOL_RANGE_START/END), e.g. "
-                  "02:00:00:00:00:00:00:00-02:FF:FF:FF:FF:FF:FF:FF (ib_guid check)")
-      ->check(parsed_by(topology::parse_guid_pool, "START-END"));
-  sub->add_option("--pkey", opt->pkey,
-                  "The pkey the IB networks should be in, e.g. 0x6, where the networks annotation's cni-args "
-                  "name none (ib_pkey check)")
-      ->check(parsed_by(topology::parse_pkey, "0xPKEY"));
-  sub->add_option("--gpu-path-warn", opt->gpu_path_warn,
-                  "gpudirect_ready: a rail whose nearest GPU is this far or farther warns (PIX, PXB, PHB, NODE, SYS)")
-      ->default_str("PHB")
-      ->check(parsed_by(topology::parse_path_class, "CLASS"));
-  sub->add_option("--gpu-path-fail", opt->gpu_path_fail,
-                  "gpudirect_ready: a rail whose nearest GPU is this far or farther fails")
-      ->default_str("SYS")
-      ->check(parsed_by(topology::parse_path_class, "CLASS"));
-  sub->add_option("--gateway-timeout-ms", opt->gateway_timeout_ms,
-                  "How long each gateway has to answer (gateway_reachable check)")
-      ->default_str(std::to_string(opt->gateway_timeout_ms))
-      ->check(CLI::Range(uint32_t{1}, uint32_t{60000}));
-  return Command{sub, [opt] { return run_check(*opt); }};
+  return add_command(parent, "check", kDescription, add_options, run_check);
 }
 
 }  // namespace railcheck::cli

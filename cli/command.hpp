@@ -7,6 +7,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 
 namespace railcheck::cli {
 
@@ -20,6 +22,18 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
+
+// A subcommand whose options are one `Options` struct: CLI11 fills it while parsing and `run`
+// reads it afterwards, so the two share it. `declare` adds the options (and footer, exclusions)
+// to the subcommand over that struct.
+template <typename Options, typename Run>
+Command add_command(CLI::App& parent, std::string name, std::string description,
+                    void (*declare)(CLI::App& sub, Options& opt), Run run) {
+  auto opt = std::make_shared<Options>();
+  CLI::App* sub = parent.add_subcommand(std::move(name), std::move(description));
+  declare(*sub, *opt);
+  return Command{sub, [opt, run] { return run(*opt); }};
+}
 
 Command add_version_command(CLI::App& parent);
 Command add_devices_command(CLI::App& parent);

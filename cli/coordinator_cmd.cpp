@@ -50,6 +50,14 @@ struct CoordinatorCliOptions {
   bool log_results = false;
 };
 
+// What `railcheck coordinator --help` says first.
+constexpr const char* kDescription =
+    "Tests every rail across nodes: finds the agents (--agents or --discover), groups their interfaces into rails "
+    "(by Multus network name, else subnet), runs each rail's pairs as a round-robin tournament (rails in "
+    "parallel, every NIC in one test at a time), and writes the report.\n"
+    "Exit: 0 all passed, 1 something failed, 2 could not run.\n"
+    "Example: railcheck coordinator --discover rdma-tools-agents.default.svc --tests write_lat,write_bw -s 64K";
+
 // A results block larger than this may not survive in a container's log: kubelet rotates it
 // past containerLogMaxSize (10Mi by default) and `kubectl logs` shows the newest file only.
 constexpr uintmax_t kLogBlockNoteBytes = 8u << 20;
@@ -166,73 +174,66 @@ int run_coordinator_cmd(const CoordinatorCliOptions& o) {
   return finished->outcome.failed() ? kExitFailed : kExitOk;
 }
 
+void add_options(CLI::App& sub, CoordinatorCliOptions& o) {
+  auto* agents = sub.add_option("--agents", o.agents, "Agent addresses, HOST[:PORT], comma-separated")->delimiter(',');
+  auto* discover = sub.add_option("--discover", o.discover,
+                                  "DNS name whose A records are the agents (the chart's headless Service)");
+  agents->excludes(discover);
+  sub.add_option("--agent-port", o.agent_port, "Agent port for --discover and addresses without one")
+      ->check(CLI::Range(1, 65535))
+      ->default_val(pods::kDefaultAgentPort);
+  sub.add_option("--token-file", o.token_file,
+                 "File with the agents' bearer token (default $RAILCHECK_TOKEN_FILE, else /etc/railcheck/token/token)");
+  sub.add_option("--tests", o.tests,
+                 fmt::format("Tests per pair, comma-separated: {}", fmt::join(verbs::test_names(), ", ")))
+      ->delimiter(',')
+      ->default_str("write_lat,write_bw");
+  add_spec_options(sub, o.spec, kScope);
+  sub.add_option("--pattern", o.pattern, "Which pairs: all-pairs (round-robin tournament), ring, pairs")
+      ->check(CLI::IsMember({"all-pairs", "ring", "pairs"}))
+      ->default_val("all-pairs");
+  sub.add_option("--retries", o.retries, "Re-run a failed pair this many times before calling it failed")
+      ->check(CLI::Range(0, 10))
+      ->default_val(1);
+  sub.add_option("--confirm", o.confirm,
+                 "Measure a slow pair's test again up to this many times, one at a time, before calling it slow: a "
+                 "fault is slow every time, a busy host's stall is not (0: never)")
+      ->check(CLI::Range(0, 10))
+      ->default_val(2);
+  sub.add_option("--expect-nodes", o.expect_nodes, "Wait for this many agents; fewer is a failure");
+  sub.add_option("--wait", o.wait_s, "Seconds to wait for the agents to answer")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->default_val(60);
+  add_progress_timeout_option(sub, o.timeout_s, "a test fails");
+  sub.add_option("--pair-timeout", o.pair_timeout_s, "Hard limit on one test of one pair, seconds")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->default_val(600);
+  sub.add_option("--parallel", o.parallel, "Pairs running at once, over all rails")
+      ->check(CLI::Range(1, 4096))
+      ->default_val(64);
+  sub.add_option("-o,--output-dir", o.output_dir,
+                 "Folder for the report files, and records.jsonl: every record as it arrives")
+      ->default_val("railcheck-report");
+  sub.add_option("--keep-records", o.keep_records,
+                 "Records held in memory for the reports (~1.4 KiB each); a larger run writes only report.txt "
+                 "and results.json, from a compact table and records.jsonl")
+      ->check(CLI::Range(size_t{0}, size_t{100'000'000}))
+      ->default_val(200'000);
+  sub.add_option("--profile", o.profile,
+                 "Verdict thresholds and bandwidth defaults: default (gates from the link rate; bandwidth 1 MiB, 4 QPs, "
+                 "3 s), lab (Soft-RoCE: loose gates; bandwidth 64 KiB, 1 QP, 5000 messages), or a profile JSON file")
+      ->default_val("default");
+  sub.add_flag("--quiet", o.quiet, "No progress lines");
+  sub.add_flag("--log-results", o.log_results,
+               "End stdout with results.json between BEGIN/END marker lines (with its length and CRC-32), so the "
+               "results survive in a pod's log: `kubectl logs job/NAME-test | railcheck report --from-log - "
+               "--format junit,html -o DIR`");
+}
+
 }  // namespace
 
 Command add_coordinator_command(CLI::App& parent) {
-  auto o = std::make_shared<CoordinatorCliOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "coordinator",
-      "Tests every rail across nodes: finds the agents (--agents or --discover), groups their interfaces into rails "
-      "(by Multus network name, else subnet), runs each rail's pairs as a round-robin tournament (rails in "
-      "parallel, every NIC in one test at a time), and writes the report.\n"
-      "Exit: 0 all passed, 1 something failed, 2 could not run.\n"
-      "Example: railcheck coordinator --discover rdma-tools-agents.default.svc --tests write_lat,write_bw -s 64K");
-  auto* agents = sub->add_option("--agents", o->agents, "Agent addresses, HOST[:PORT], comma-separated")->delimiter(',');
-  auto* discover = sub->add_option("--discover", o->discover,
-                                   "DNS name whose A records are the agents (the chart's headless Service)");
-  agents->excludes(discover);
-  sub->add_option("--agent-port", o->agent_port, "Agent port for --discover and addresses without one")
-      ->check(CLI::Range(1, 65535))
-      ->default_val(pods::kDefaultAgentPort);
-  sub->add_option("--token-file", o->token_file,
-                  "File with the agents' bearer token (default $RAILCHECK_TOKEN_FILE, else /etc/railcheck/token/token)");
-  sub->add_option("--tests", o->tests,
-                  fmt::format("Tests per pair, comma-separated: {}", fmt::join(verbs::test_names(), ", ")))
-      ->delimiter(',')
-      ->default_str("write_lat,write_bw");
-  add_spec_options(*sub, o->spec, kScope);
-  sub->add_option("--pattern", o->pattern, "Which pairs: all-pairs (round-robin tournament), ring, pairs")
-      ->check(CLI::IsMember({"all-pairs", "ring", "pairs"}))
-      ->default_val("all-pairs");
-  sub->add_option("--retries", o->retries, "Re-run a failed pair this many times before calling it failed")
-      ->check(CLI::Range(0, 10))
-      ->default_val(1);
-  sub->add_option("--confirm", o->confirm,
-                  "Measure a slow pair's test again up to this many times, one at a time, before calling it slow: a "
-                  "fault is slow every time, a busy host's stall is not (0: never)")
-      ->check(CLI::Range(0, 10))
-      ->default_val(2);
-  sub->add_option("--expect-nodes", o->expect_nodes, "Wait for this many agents; fewer is a failure");
-  sub->add_option("--wait", o->wait_s, "Seconds to wait for the agents to answer")
-      ->check(CLI::Range(0.0, 3600.0))
-      ->default_val(60);
-  sub->add_option("--timeout", o->timeout_s, "Seconds without progress before a test fails")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->default_val(10);
-  sub->add_option("--pair-timeout", o->pair_timeout_s, "Hard limit on one test of one pair, seconds")
-      ->check(CLI::Range(1.0, 86400.0))
-      ->default_val(600);
-  sub->add_option("--parallel", o->parallel, "Pairs running at once, over all rails")
-      ->check(CLI::Range(1, 4096))
-      ->default_val(64);
-  sub->add_option("-o,--output-dir", o->output_dir,
-                  "Folder for the report files, and records.jsonl: every record as it arrives")
-      ->default_val("railcheck-report");
-  sub->add_option("--keep-records", o->keep_records,
-                  "Records held in memory for the reports (~1.4 KiB each); a larger run writes only report.txt "
-                  "and results.json, from a compact table and records.jsonl")
-      ->check(CLI::Range(size_t{0}, size_t{100'000'000}))
-      ->default_val(200'000);
-  sub->add_option("--profile", o->profile,
-                  "Verdict thresholds and bandwidth defaults: default (gates from the link rate; bandwidth 1 MiB, 4 QPs, "
-                  "3 s), lab (Soft-RoCE: loose gates; bandwidth 64 KiB, 1 QP, 5000 messages), or a profile JSON file")
-      ->default_val("default");
-  sub->add_flag("--quiet", o->quiet, "No progress lines");
-  sub->add_flag("--log-results", o->log_results,
-                "End stdout with results.json between BEGIN/END marker lines (with its length and CRC-32), so the "
-                "results survive in a pod's log: `kubectl logs job/NAME-test | railcheck report --from-log - "
-                "--format junit,html -o DIR`");
-  return Command{sub, [o] { return run_coordinator_cmd(*o); }};
+  return add_command(parent, "coordinator", kDescription, add_options, run_coordinator_cmd);
 }
 
 }  // namespace railcheck::cli

@@ -20,6 +20,11 @@ struct DevicesOptions {
   std::string format = "table"; // table | json
 };
 
+// What `railcheck devices --help` says first.
+constexpr const char* kDescription =
+    "List the RDMA devices this pod sees: port state, link layer, active MTU, rate, and every GID with its type "
+    "(RoCEv1/RoCEv2/IB) and netdev.\nExit code 1 when no device is visible.";
+
 nlohmann::json to_json(const verbs::DeviceInfo& d) {
   nlohmann::json ports = nlohmann::json::array();
   for (const verbs::PortInfo& p : d.ports) {
@@ -89,18 +94,16 @@ int run_devices(const DevicesOptions& opt) {
   return kExitOk;
 }
 
+void add_options(CLI::App& sub, DevicesOptions& opt) {
+  sub.add_option("-d,--device", opt.device, "Show only this RDMA device (e.g. mlx5_3)");
+  sub.add_option("--format", opt.format, "Output: table (default) or json (schema railcheck.devices/v1)")
+      ->check(CLI::IsMember({"table", "json"}));
+}
+
 }  // namespace
 
 Command add_devices_command(CLI::App& parent) {
-  auto opt = std::make_shared<DevicesOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "devices",
-      "List the RDMA devices this pod sees: port state, link layer, active MTU, rate, and every GID with its type "
-      "(RoCEv1/RoCEv2/IB) and netdev.\nExit code 1 when no device is visible.");
-  sub->add_option("-d,--device", opt->device, "Show only this RDMA device (e.g. mlx5_3)");
-  sub->add_option("--format", opt->format, "Output: table (default) or json (schema railcheck.devices/v1)")
-      ->check(CLI::IsMember({"table", "json"}));
-  return Command{sub, [opt] { return run_devices(*opt); }};
+  return add_command(parent, "devices", kDescription, add_options, run_devices);
 }
 
 }  // namespace railcheck::cli

@@ -41,6 +41,13 @@ struct ReportOptions {
   std::string from_log;  // a log holding a results block (coordinator --log-results); "-": stdin
 };
 
+// What `railcheck report --help` says first.
+constexpr const char* kDescription =
+    "Render saved results (results.json from the coordinator, or `lat`/`bw --format json`; several are merged) "
+    "as a terminal summary, JSON, JUnit XML, HTML, Prometheus text or CSV, judged with a profile.\n"
+    "Example: railcheck report results.json --format terminal,junit,html -o reports/ --profile lab\n"
+    "From a helm test Job's log: kubectl logs job/NAME-test | railcheck report --from-log - --format junit,html -o out/";
+
 // --from-log: the last results block of the log (reports/log_block.hpp), as results.
 Result<reports::Results> results_from_log(const std::string& path) {
   std::string text;
@@ -110,29 +117,25 @@ int run_report(const ReportOptions& o) {
   return finished->outcome.failed() ? kExitFailed : kExitOk;
 }
 
+void add_options(CLI::App& sub, ReportOptions& opt) {
+  sub.footer(std::string(kReportHelp) + reports::formats_help() + kReportExit);
+  auto* inputs = sub.add_option("results", opt.inputs, "Results JSON file(s) (schema railcheck.results/v1)")
+                    ->check(CLI::ExistingFile);
+  sub.add_option("--from-log", opt.from_log,
+                 "Instead of results files: a log ending with the coordinator's results block (--log-results), "
+                 "- for stdin, e.g. `kubectl logs job/NAME-test | railcheck report --from-log - -f junit,html -o DIR`; "
+                 "the last complete block is read, checked (length, CRC-32), and rendered as its results.json")
+      ->excludes(inputs);
+  sub.add_option("-f,--format", opt.formats,
+                 fmt::format("Comma-separated: {} (default terminal)", reports::format_names()));
+  sub.add_option("--profile", opt.profile, "Judge with this profile: default, lab, or a profile JSON file");
+  sub.add_option("-o,--output-dir", opt.output_dir, "Write one file per format into DIR (created if missing)");
+}
+
 }  // namespace
 
 Command add_report_command(CLI::App& parent) {
-  auto opt = std::make_shared<ReportOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "report",
-      "Render saved results (results.json from the coordinator, or `lat`/`bw --format json`; several are merged) "
-      "as a terminal summary, JSON, JUnit XML, HTML, Prometheus text or CSV, judged with a profile.\n"
-      "Example: railcheck report results.json --format terminal,junit,html -o reports/ --profile lab\n"
-      "From a helm test Job's log: kubectl logs job/NAME-test | railcheck report --from-log - --format junit,html -o out/");
-  sub->footer(std::string(kReportHelp) + reports::formats_help() + kReportExit);
-  auto* inputs = sub->add_option("results", opt->inputs, "Results JSON file(s) (schema railcheck.results/v1)")
-                     ->check(CLI::ExistingFile);
-  sub->add_option("--from-log", opt->from_log,
-                  "Instead of results files: a log ending with the coordinator's results block (--log-results), "
-                  "- for stdin, e.g. `kubectl logs job/NAME-test | railcheck report --from-log - -f junit,html -o DIR`; "
-                  "the last complete block is read, checked (length, CRC-32), and rendered as its results.json")
-      ->excludes(inputs);
-  sub->add_option("-f,--format", opt->formats,
-                  fmt::format("Comma-separated: {} (default terminal)", reports::format_names()));
-  sub->add_option("--profile", opt->profile, "Judge with this profile: default, lab, or a profile JSON file");
-  sub->add_option("-o,--output-dir", opt->output_dir, "Write one file per format into DIR (created if missing)");
-  return Command{sub, [opt] { return run_report(*opt); }};
+  return add_command(parent, "report", kDescription, add_options, run_report);
 }
 
 }  // namespace railcheck::cli

@@ -15,6 +15,7 @@
 #include "cli/command.hpp"
 #include "cli/device_choice.hpp"
 #include "cli/map_inputs.hpp"
+#include "cli/spec_options.hpp"
 #include "gpudirect/memory.hpp"
 #include "verbs/session.hpp"
 
@@ -37,6 +38,13 @@ struct ServeOptions {
   std::string max_size;
   double timeout_s = 10;
 };
+
+// What `railcheck serve --help` says first.
+constexpr const char* kDescription =
+    "Answer `railcheck lat` and `railcheck bw` clients, one after another, until stopped; one line per run.\n"
+    "The device is chosen per client: --device/--netdev/--rail, else the RDMA device that owns the address "
+    "the client connected to. The buffers are in the memory the client asks for with --peer-mem (host, or "
+    "the GPU nearest that device); a GPU this node lacks makes the run waived.\nExample: railcheck serve --rail net2";
 
 std::string now_text() {
   const std::time_t t = std::time(nullptr);
@@ -107,31 +115,25 @@ int run_serve(const ServeOptions& o) {
   return kExitOk;
 }
 
+void add_options(CLI::App& sub, ServeOptions& opt) {
+  add_device_options(sub, opt.device);
+  sub.add_option("-p,--port", opt.port, "TCP port for the out-of-band exchange")
+      ->check(CLI::Range(1, 65535))
+      ->default_val(verbs::kDefaultPort);
+  sub.add_option("--bind", opt.bind, "Listen on this IPv4 address only (default: all)");
+  sub.add_option("--test", opt.only_test, "Refuse clients that ask for another test (lat or bw)")
+      ->check(CLI::IsMember({"lat", "bw"}));
+  sub.add_option("--op", opt.only_op, "Refuse clients that ask for another verb (write, read, send, write_imm)")
+      ->check(CLI::IsMember({"write", "read", "send", "write_imm"}));
+  sub.add_option("--max-size", opt.max_size, "Refuse clients asking for larger messages (e.g. 1M; default 1G)");
+  sub.add_flag("--once", opt.once, "Serve one client, then exit with its status");
+  add_progress_timeout_option(sub, opt.timeout_s, "a client is declared gone");
+}
+
 }  // namespace
 
 Command add_serve_command(CLI::App& parent) {
-  auto opt = std::make_shared<ServeOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "serve",
-      "Answer `railcheck lat` and `railcheck bw` clients, one after another, until stopped; one line per run.\n"
-      "The device is chosen per client: --device/--netdev/--rail, else the RDMA device that owns the address "
-      "the client connected to. The buffers are in the memory the client asks for with --peer-mem (host, or "
-      "the GPU nearest that device); a GPU this node lacks makes the run waived.\nExample: railcheck serve --rail net2");
-  add_device_options(*sub, opt->device);
-  sub->add_option("-p,--port", opt->port, "TCP port for the out-of-band exchange")
-      ->check(CLI::Range(1, 65535))
-      ->default_val(verbs::kDefaultPort);
-  sub->add_option("--bind", opt->bind, "Listen on this IPv4 address only (default: all)");
-  sub->add_option("--test", opt->only_test, "Refuse clients that ask for another test (lat or bw)")
-      ->check(CLI::IsMember({"lat", "bw"}));
-  sub->add_option("--op", opt->only_op, "Refuse clients that ask for another verb (write, read, send, write_imm)")
-      ->check(CLI::IsMember({"write", "read", "send", "write_imm"}));
-  sub->add_option("--max-size", opt->max_size, "Refuse clients asking for larger messages (e.g. 1M; default 1G)");
-  sub->add_flag("--once", opt->once, "Serve one client, then exit with its status");
-  sub->add_option("--timeout", opt->timeout_s, "Seconds without progress before a client is declared gone")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->default_val(10);
-  return Command{sub, [opt] { return run_serve(*opt); }};
+  return add_command(parent, "serve", kDescription, add_options, run_serve);
 }
 
 }  // namespace railcheck::cli

@@ -31,6 +31,12 @@ void add_op_option(CLI::App& sub, std::string& op) {
       ->default_val("write");
 }
 
+void add_progress_timeout_option(CLI::App& sub, double& timeout_s, std::string_view what) {
+  sub.add_option("--timeout", timeout_s, fmt::format("Seconds without progress before {}", what))
+      ->check(CLI::Range(0.1, 3600.0))
+      ->default_val(10);
+}
+
 void add_spec_options(CLI::App& sub, SpecOptions& o, const SpecScope& scope) {
   auto* size = sub.add_option("-s,--size", o.sizes,
                               fmt::format("Message size(s): bytes or K/M/G, repeat or comma-separate (default {})",

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -51,5 +52,9 @@ Result<verbs::RunSpec> build_spec(const SpecOptions& o, const SpecScope& scope, 
 
 // "--op" with the op table's names as choices and help.
 void add_op_option(CLI::App& sub, std::string& op);
+
+// "--timeout": seconds without progress before `what` happens ("a test fails"); one range and
+// default for every command that waits on a peer (lat, bw, serve, coordinator).
+void add_progress_timeout_option(CLI::App& sub, double& timeout_s, std::string_view what);
 
 }  // namespace railcheck::cli

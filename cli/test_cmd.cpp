@@ -137,9 +137,7 @@ void add_test_options(CLI::App& sub, TestOptions& o, verbs::TestKind kind) {
   sub.add_option("--format", o.format, "table (default) or json (schema railcheck.results/v1.1, one record per size)")
       ->check(CLI::IsMember({"table", "json"}));
   sub.add_option("-o,--output", o.output, "Write the result to FILE instead of stdout");
-  sub.add_option("--timeout", o.timeout_s, "Seconds without progress before the peer is declared gone")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->default_val(10);
+  add_progress_timeout_option(sub, o.timeout_s, "the peer is declared gone");
   sub.add_option("--connect-timeout", o.connect_timeout_s, "Seconds to wait for the server to answer")
       ->check(CLI::Range(0.1, 600.0))
       ->default_val(5);

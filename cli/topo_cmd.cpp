@@ -22,6 +22,12 @@
 namespace railcheck::cli {
 namespace {
 
+// What `railcheck topo --help` says first.
+constexpr const char* kDescription =
+    "Print the rail map: each secondary interface (net1..) with its network, IPs, VF and PF, RDMA device and "
+    "port (state, link layer, MTU, rate, RoCEv2 GID or IB LID/pkeys), NUMA node and nearest GPU with its PCIe "
+    "class; then each GPU with its nearest rail; then notes.";
+
 constexpr const char* kTopoHelp = R"(Sources, in this order (the first that knows wins; a disagreement becomes a note):
   1. the Multus network-status annotation, read from the downward-API file
      --podinfo DIR/annotations: the interfaces (their order is the map's), network names,
@@ -58,18 +64,15 @@ int run_topo(const MapInputOptions& opt) {
   return write_output(opt, "topo", text);
 }
 
+void add_options(CLI::App& sub, MapInputOptions& opt) {
+  sub.footer(kTopoHelp);
+  add_map_input_options(sub, opt, "railcheck.topo/v1", "map");
+}
+
 }  // namespace
 
 Command add_topo_command(CLI::App& parent) {
-  auto opt = std::make_shared<MapInputOptions>();
-  CLI::App* sub = parent.add_subcommand(
-      "topo",
-      "Print the rail map: each secondary interface (net1..) with its network, IPs, VF and PF, RDMA device and "
-      "port (state, link layer, MTU, rate, RoCEv2 GID or IB LID/pkeys), NUMA node and nearest GPU with its PCIe "
-      "class; then each GPU with its nearest rail; then notes.");
-  sub->footer(kTopoHelp);
-  add_map_input_options(*sub, *opt, "railcheck.topo/v1", "map");
-  return Command{sub, [opt] { return run_topo(*opt); }};
+  return add_command(parent, "topo", kDescription, add_options, run_topo);
 }
 
 }  // namespace railcheck::cli

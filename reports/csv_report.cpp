@@ -8,6 +8,7 @@
 #include <string>
 
 #include "reports/outputs.hpp"
+#include "reports/reporters.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -25,6 +26,8 @@ std::string field(std::string_view v) {
 }
 
 std::string number(double v) { return fmt::format("{}", v); }
+
+}  // namespace
 
 Result<void> write_csv(const RunView& run, std::ostream& out) {
   out << kHeader << "\r\n";
@@ -50,14 +53,5 @@ Result<void> write_csv(const RunView& run, std::ostream& out) {
     return {};
   });
 }
-
-}  // namespace
-
-extern const FormatInfo kCsvFormat;
-const FormatInfo kCsvFormat{.name = "csv",
-                            .file = "records.csv",
-                            .help = "every record as a CSV row (RFC 4180): identity, figures, verdict, cause",
-                            .needs_records_in_memory = false,
-                            .write = &write_csv};
 
 }  // namespace railcheck::reports

@@ -9,6 +9,7 @@
 
 #include "reports/compact_json.hpp"
 #include "reports/outputs.hpp"
+#include "reports/reporters.hpp"
 #include "reports/record_table.hpp"
 
 namespace railcheck::reports {
@@ -67,20 +68,13 @@ Result<void> write_streamed(const RunView& run, std::ostream& out) {
   return {};
 }
 
+}  // namespace
+
 // Invalid UTF-8 in a string (from a node name, say) becomes U+FFFD rather than an exception.
 Result<void> write_json(const RunView& run, std::ostream& out) {
   if (!run.records_in_memory()) return write_streamed(run, out);
   out << document(run).dump(2, ' ', false, kReplaceBadUtf8) << "\n";
   return {};
 }
-
-}  // namespace
-
-extern const FormatInfo kJsonFormat;
-const FormatInfo kJsonFormat{.name = "json",
-                             .file = "results.json",
-                             .help = "the results document (railcheck.results/v1): every record, verdict and cause",
-                             .needs_records_in_memory = false,
-                             .write = &write_json};
 
 }  // namespace railcheck::reports

@@ -12,6 +12,7 @@
 #include "reports/analysis.hpp"
 #include "reports/markup.hpp"
 #include "reports/outputs.hpp"
+#include "reports/reporters.hpp"
 
 namespace railcheck::reports {
 namespace {
@@ -103,6 +104,8 @@ std::string outcome_suite(const RunView& run, Counts& c, size_t id, const std::s
                      xml_escape(o.headline()));
 }
 
+}  // namespace
+
 Result<void> write_junit(const RunView& run, std::ostream& out) {
   const Results& results = run.head();
   std::string suites;
@@ -153,14 +156,5 @@ Result<void> write_junit(const RunView& run, std::ostream& out) {
       << suites << "</testsuites>\n";
   return {};
 }
-
-}  // namespace
-
-extern const FormatInfo kJunitFormat;
-const FormatInfo kJunitFormat{.name = "junit",
-                              .file = "junit.xml",
-                              .help = "JUnit XML for CI: a testsuite per rail, a testcase per pair, test and size",
-                              .needs_records_in_memory = true,
-                              .write = &write_junit};
 
 }  // namespace railcheck::reports

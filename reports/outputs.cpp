@@ -13,18 +13,31 @@
 
 #include "reports/judge.hpp"
 #include "reports/record_table.hpp"
+#include "reports/reporters.hpp"
 
 namespace railcheck::reports {
 
-// The formats, one row each, defined in their reporter files.
-extern const FormatInfo kTerminalFormat;    // terminal_report.cpp
-extern const FormatInfo kJsonFormat;        // json_report.cpp
-extern const FormatInfo kJunitFormat;       // junit_report.cpp
-extern const FormatInfo kHtmlFormat;        // html_report.cpp
-extern const FormatInfo kPrometheusFormat;  // prometheus_report.cpp
-extern const FormatInfo kCsvFormat;         // csv_report.cpp
+extern const FormatInfo kHtmlFormat;  // html_report.cpp: the one row kept beside its reporter
 
 namespace {
+
+// The formats, one row each: name, file in a report folder, --help line, whether the reporter
+// needs the records in memory, and its write function (reporters.hpp).
+const FormatInfo kTerminalFormat{"terminal", "report.txt",
+                                 "the per-rail summary, failures and warnings with their causes, the verdict",
+                                 /*needs_records_in_memory=*/false, &write_terminal};
+const FormatInfo kJsonFormat{"json", "results.json",
+                             "the results document (railcheck.results/v1): every record, verdict and cause",
+                             /*needs_records_in_memory=*/false, &write_json};
+const FormatInfo kJunitFormat{"junit", "junit.xml",
+                              "JUnit XML for CI: a testsuite per rail, a testcase per pair, test and size",
+                              /*needs_records_in_memory=*/true, &write_junit};
+const FormatInfo kPrometheusFormat{"prometheus", "metrics.prom",
+                                   "Prometheus text (node-exporter textfile collector): figures, verdicts, run_failed",
+                                   /*needs_records_in_memory=*/true, &write_prometheus};
+const FormatInfo kCsvFormat{"csv", "records.csv",
+                            "every record as a CSV row (RFC 4180): identity, figures, verdict, cause",
+                            /*needs_records_in_memory=*/false, &write_csv};
 
 const std::array<Format, 6> kFormats{&kTerminalFormat, &kJsonFormat,       &kJunitFormat,
                                      &kHtmlFormat,     &kPrometheusFormat, &kCsvFormat};

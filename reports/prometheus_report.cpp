@@ -14,6 +14,7 @@
 
 #include "reports/analysis.hpp"
 #include "reports/outputs.hpp"
+#include "reports/reporters.hpp"
 #include "reports/record_table.hpp"
 
 namespace railcheck::reports {
@@ -97,8 +98,6 @@ std::string prometheus_label_value(std::string_view v) {
   return out;
 }
 
-namespace {
-
 Result<void> write_prometheus(const RunView& run, std::ostream& stream) {
   const Results& results = run.head();
   Family bw{"railcheck_bandwidth_gbps", "gauge",
@@ -140,14 +139,5 @@ Result<void> write_prometheus(const RunView& run, std::ostream& stream) {
   stream << out;
   return {};
 }
-
-}  // namespace
-
-extern const FormatInfo kPrometheusFormat;
-const FormatInfo kPrometheusFormat{.name = "prometheus",
-                                   .file = "metrics.prom",
-                                   .help = "Prometheus text (node-exporter textfile collector): figures, verdicts, run_failed",
-                                   .needs_records_in_memory = true,
-                                   .write = &write_prometheus};
 
 }  // namespace railcheck::reports

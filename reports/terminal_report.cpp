@@ -12,6 +12,7 @@
 
 #include "reports/analysis.hpp"
 #include "reports/outputs.hpp"
+#include "reports/reporters.hpp"
 #include "reports/record_table.hpp"
 
 namespace railcheck::reports {
@@ -173,6 +174,8 @@ void nodes_and_notes(const Results& r, std::string& out) {
   }
 }
 
+}  // namespace
+
 Result<void> write_terminal(const RunView& run, std::ostream& stream) {
   const RecordTable& table = run.table();
   std::string out;
@@ -186,14 +189,5 @@ Result<void> write_terminal(const RunView& run, std::ostream& stream) {
   stream << out;
   return {};
 }
-
-}  // namespace
-
-extern const FormatInfo kTerminalFormat;
-const FormatInfo kTerminalFormat{.name = "terminal",
-                                 .file = "report.txt",
-                                 .help = "the per-rail summary, failures and warnings with their causes, the verdict",
-                                 .needs_records_in_memory = false,
-                                 .write = &write_terminal};
 
 }  // namespace railcheck::reports

@@ -6,19 +6,16 @@
 #include "verbs/addressing.hpp"
 #include "verbs/endpoint.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 
+#include "support/gid.hpp"
+
 namespace railcheck::verbs {
 namespace {
 
-ibv_gid gid(const char* text) {
-  ibv_gid g{};
-  EXPECT_EQ(inet_pton(AF_INET6, text, g.raw), 1) << text;
-  return g;
-}
+using testing::gid;
 
 LocalPort ib_port() {
   return LocalPort{.port_num = 1, .roce = false, .grh_required = false, .lid = 7, .gid = gid("fe80::1"),

@@ -1,16 +1,13 @@
 #include "verbs/port_attrs.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include "support/gid.hpp"
 
 namespace railcheck::verbs {
 namespace {
 
-ibv_gid gid_from(const char* text) {
-  ibv_gid g{};
-  EXPECT_EQ(inet_pton(AF_INET6, text, g.raw), 1) << text;
-  return g;
-}
+using testing::gid;
 
 TEST(PortAttrs, MtuRoundTrips) {
   for (uint32_t bytes : {256u, 512u, 1024u, 2048u, 4096u}) {
@@ -52,13 +49,13 @@ TEST(PortAttrs, GidTypes) {
 }
 
 TEST(PortAttrs, Ipv4MappedGid) {
-  ibv_gid g = gid_from("::ffff:172.16.11.10");
+  ibv_gid g = gid("::ffff:172.16.11.10");
   EXPECT_EQ(gid_to_string(g), "::ffff:172.16.11.10");
   EXPECT_EQ(gid_ipv4(g), "172.16.11.10");
 }
 
 TEST(PortAttrs, LinkLocalGidHasNoIpv4) {
-  ibv_gid g = gid_from("fe80::5054:ff:fe12:3456");
+  ibv_gid g = gid("fe80::5054:ff:fe12:3456");
   EXPECT_EQ(gid_to_string(g), "fe80::5054:ff:fe12:3456");
   EXPECT_FALSE(gid_ipv4(g).has_value());
 }
