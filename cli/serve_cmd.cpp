@@ -17,6 +17,7 @@
 #include "cli/map_inputs.hpp"
 #include "cli/spec_options.hpp"
 #include "gpudirect/memory.hpp"
+#include "topology/netlink.hpp"
 #include "verbs/session.hpp"
 
 namespace railcheck::cli {
@@ -64,6 +65,7 @@ int run_serve(const ServeOptions& o) {
   sopt.device_for = [&](const std::string& ip) { return resolve_device(o.device, ip); };
   // The memory each client asks for (--peer-mem on its side), on the GPU nearest our NIC.
   sopt.buffers = gpudirect::buffer_factory({.rail_map = live_map_inputs(o.device.podinfo_dir)});
+  sopt.hw_counters = topology::read_rdma_port_stats;
   sopt.progress_timeout = verbs::Millis(static_cast<int64_t>(o.timeout_s * 1000));
   if (!o.only_test.empty()) sopt.only_kind = verbs::parse_test_kind(o.only_test).value();
   if (!o.only_op.empty()) sopt.only_op = verbs::parse_op(o.only_op).value();

@@ -16,6 +16,7 @@
 #include "reports/outputs.hpp"
 #include "reports/run_table.hpp"
 #include "reports/single_results.hpp"
+#include "topology/netlink.hpp"
 #include "verbs/session.hpp"
 
 namespace railcheck::cli {
@@ -99,6 +100,7 @@ int run_test(const TestOptions& o, verbs::TestKind kind, const char* name) {
       .buffers = gpudirect::buffer_factory({.rail_map = live_map_inputs(o.device.podinfo_dir)}),
       .spec = *spec,
       .rdma_cm = o.rdma_cm,
+      .hw_counters = topology::read_rdma_port_stats,
       .connect_timeout = verbs::Millis(static_cast<int64_t>(o.connect_timeout_s * 1000)),
       .progress_timeout = verbs::Millis(static_cast<int64_t>(o.timeout_s * 1000))};
   bool header_done = false;

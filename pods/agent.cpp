@@ -28,6 +28,7 @@
 #include "reports/pair_ends.hpp"
 #include "reports/topo_json.hpp"
 #include "topology/ib_checks.hpp"
+#include "topology/netlink.hpp"
 #include "verbs/session.hpp"
 
 namespace railcheck::pods {
@@ -302,6 +303,7 @@ struct Agent::Impl {
                               .only_kind = t.spec.kind,
                               .only_op = t.spec.op,
                               .max_size_bytes = t.spec.max_size_bytes(),
+                              .hw_counters = topology::read_rdma_port_stats,
                               .hello_timeout = verbs::Millis(10000),
                               .progress_timeout = verbs::Millis(static_cast<int64_t>(t.timeout_s * 1000))};
     auto run = verbs::serve_client(*sock, sopt);
@@ -328,6 +330,7 @@ struct Agent::Impl {
                               .buffers = gpudirect::buffer_factory({.rail_map = opt.map_inputs}),
                               .spec = t.spec,
                               .rdma_cm = false,
+                              .hw_counters = topology::read_rdma_port_stats,
                               .connect_timeout = verbs::Millis(5000),
                               .progress_timeout = verbs::Millis(static_cast<int64_t>(t.timeout_s * 1000))};
     spdlog::info("agent: {} {} on {} ({}) to {}:{}", verbs::to_string(t.spec.kind), verbs::to_string(t.spec.op),

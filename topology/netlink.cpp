@@ -124,6 +124,65 @@ int sys_cb(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
+struct DevCtx {
+  std::map<std::string, uint32_t>* out;
+  Malformed bad;
+};
+
+int dev_cb(const nlmsghdr* nlh, void* data) {
+  auto* ctx = static_cast<DevCtx*>(data);
+  Attrs<static_cast<size_t>(RDMA_NLDEV_ATTR_MAX) - 1> attrs;
+  if (!parse_attrs(nlh, 0, attrs, ctx->bad, "RDMA_NLDEV_CMD_GET")) return MNL_CB_ERROR;
+  auto index = u32_of(attrs.at[RDMA_NLDEV_ATTR_DEV_INDEX]);
+  auto name = str_of(attrs.at[RDMA_NLDEV_ATTR_DEV_NAME]);
+  if (index && name) ctx->out->insert_or_assign(*name, *index);
+  return MNL_CB_OK;
+}
+
+// The attributes nested in `nest`, in order (libmnl's mnl_attr_for_each_nested, typed for C++).
+template <typename Fn>
+void for_each_nested(const nlattr* nest, Fn&& fn) {
+  const char* end = static_cast<const char*>(mnl_attr_get_payload(nest)) + mnl_attr_get_payload_len(nest);
+  for (const auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+       mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
+    fn(a);
+  }
+}
+
+struct StatCtx {
+  std::map<std::string, uint64_t, std::less<>>* out;
+  Malformed bad;
+};
+
+int stat_cb(const nlmsghdr* nlh, void* data) {
+  auto* ctx = static_cast<StatCtx*>(data);
+  Attrs<static_cast<size_t>(RDMA_NLDEV_ATTR_MAX) - 1> attrs;
+  if (!parse_attrs(nlh, 0, attrs, ctx->bad, "RDMA_NLDEV_CMD_STAT_GET")) return MNL_CB_ERROR;
+  const nlattr* counters = attrs.at[RDMA_NLDEV_ATTR_STAT_HWCOUNTERS];
+  if (counters == nullptr) return MNL_CB_OK;
+  // A nest of entries, each a nest of a name and a 64-bit value.
+  bool ok = true;
+  for_each_nested(counters, [&](const nlattr* entry) {
+    if (!ok || mnl_attr_get_type(entry) != RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY) return;
+    std::optional<std::string> name;
+    std::optional<uint64_t> value;
+    for_each_nested(entry, [&](const nlattr* field) {
+      const auto type = mnl_attr_get_type(field);
+      if (type == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_NAME) name = str_of(field);
+      if (type == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_VALUE && mnl_attr_validate(field, MNL_TYPE_U64) >= 0) {
+        value = mnl_attr_get_u64(field);
+      }
+    });
+    if (!name || !value) {
+      ctx->bad.what = "a counter entry without its name or 64-bit value";
+      ok = false;
+      return;
+    }
+    ctx->out->insert_or_assign(*name, *value);
+  });
+  return ok ? MNL_CB_OK : MNL_CB_ERROR;
+}
+
 struct LinkCtx {
   std::map<uint32_t, std::string>* names;
   Malformed bad;
@@ -207,10 +266,11 @@ uint32_t next_seq() {
   return ++seq;
 }
 
-// Sends one request (`type`, `flags`, the family header `header` of `header_bytes`) on `bus` and
-// feeds the reply datagrams to `parse` until it says the reply is complete.
+// Sends one request (`type`, `flags`, the family header `header` of `header_bytes`, then what
+// `attrs` puts) on `bus` and feeds the reply datagrams to `parse` until it says the reply is complete.
 Result<void> transact(int bus, const char* bus_name, uint16_t type, uint16_t flags, const void* header,
-                      size_t header_bytes, const std::string& what, const ReplyParser& parse) {
+                      size_t header_bytes, const std::string& what, const ReplyParser& parse,
+                      const std::function<void(nlmsghdr*)>& attrs = {}) {
   Socket sock(mnl_socket_open2(bus, SOCK_CLOEXEC));
   if (!sock) {
     return fail_errno(fmt::format("{}: socket(AF_NETLINK, {})", what, bus_name), errno,
@@ -225,6 +285,7 @@ Result<void> transact(int bus, const char* bus_name, uint16_t type, uint16_t fla
   nlh->nlmsg_flags = flags;
   nlh->nlmsg_seq = next_seq();
   if (header_bytes > 0) std::memcpy(mnl_nlmsg_put_extra_header(nlh, header_bytes), header, header_bytes);
+  if (attrs) attrs(nlh);
   const uint32_t seq = nlh->nlmsg_seq;
   if (mnl_socket_sendto(sock.get(), nlh, nlh->nlmsg_len) < 0) return fail_errno(what + ": send", errno);
   const uint32_t portid = mnl_socket_get_portid(sock.get());
@@ -243,6 +304,44 @@ Result<void> transact(int bus, const char* bus_name, uint16_t type, uint16_t fla
 Result<bool> parse_rdma_sys_reply(std::span<const uint8_t> datagram, RdmaSystem& out, uint32_t seq, uint32_t portid) {
   SysCtx ctx{.out = &out, .bad = {}};
   return run(datagram, seq, portid, sys_cb, &ctx, ctx.bad, "RDMA_NLDEV_CMD_SYS_GET");
+}
+
+Result<bool> parse_rdma_dev_dump(std::span<const uint8_t> datagram, std::map<std::string, uint32_t>& out, uint32_t seq,
+                                 uint32_t portid) {
+  DevCtx ctx{.out = &out, .bad = {}};
+  return run(datagram, seq, portid, dev_cb, &ctx, ctx.bad, "RDMA_NLDEV_CMD_GET");
+}
+
+Result<bool> parse_rdma_port_stats(std::span<const uint8_t> datagram, std::map<std::string, uint64_t, std::less<>>& out,
+                                   uint32_t seq, uint32_t portid) {
+  StatCtx ctx{.out = &out, .bad = {}};
+  return run(datagram, seq, portid, stat_cb, &ctx, ctx.bad, "RDMA_NLDEV_CMD_STAT_GET");
+}
+
+Result<std::map<std::string, uint64_t, std::less<>>> read_rdma_port_stats(std::string_view device, uint32_t port) {
+  std::map<std::string, uint32_t> devices;
+  auto listed = transact(NETLINK_RDMA, "NETLINK_RDMA", RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_GET),
+                         NLM_F_REQUEST | NLM_F_DUMP, nullptr, 0, "RDMA_NLDEV_CMD_GET",
+                         [&](std::span<const uint8_t> d, uint32_t seq, uint32_t portid) {
+                           return parse_rdma_dev_dump(d, devices, seq, portid);
+                         });
+  if (!listed) return std::unexpected(listed.error());
+  auto it = devices.find(std::string(device));
+  if (it == devices.end()) {
+    return fail(Errc::kNotFound, fmt::format("RDMA device {} is not in this network namespace's netlink view", device));
+  }
+  std::map<std::string, uint64_t, std::less<>> out;
+  const uint32_t index = it->second;
+  auto ok = transact(
+      NETLINK_RDMA, "NETLINK_RDMA", RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_STAT_GET), NLM_F_REQUEST | NLM_F_ACK,
+      nullptr, 0, fmt::format("RDMA_NLDEV_CMD_STAT_GET {}/{}", device, port),
+      [&](std::span<const uint8_t> d, uint32_t seq, uint32_t portid) { return parse_rdma_port_stats(d, out, seq, portid); },
+      [&](nlmsghdr* nlh) {
+        mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, index);
+        mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_PORT_INDEX, port);
+      });
+  if (!ok) return std::unexpected(ok.error());
+  return out;
 }
 
 Result<bool> parse_link_dump(std::span<const uint8_t> datagram, std::map<uint32_t, std::string>& names, uint32_t seq,

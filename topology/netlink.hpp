@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -46,11 +47,23 @@ Result<bool> parse_rule_dump(std::span<const uint8_t> datagram, std::vector<IpRu
 Result<bool> parse_route_dump(std::span<const uint8_t> datagram, const std::map<uint32_t, std::string>& names,
                               std::vector<IpRoute>& out, uint32_t seq = 0, uint32_t portid = 0);
 
+// RDMA_NLDEV_CMD_GET dump: device name -> index.
+Result<bool> parse_rdma_dev_dump(std::span<const uint8_t> datagram, std::map<std::string, uint32_t>& out,
+                                 uint32_t seq = 0, uint32_t portid = 0);
+// RDMA_NLDEV_CMD_STAT_GET of a port (what `rdma statistic show link DEV/PORT` prints): each
+// hardware counter's name and value, from RDMA_NLDEV_ATTR_STAT_HWCOUNTERS.
+Result<bool> parse_rdma_port_stats(std::span<const uint8_t> datagram, std::map<std::string, uint64_t, std::less<>>& out,
+                                   uint32_t seq = 0, uint32_t portid = 0);
+
 // The live reads of this network namespace; no privilege is needed for any of them.
 Result<RdmaSystem> read_rdma_system();
 Result<std::map<uint32_t, std::string>> read_link_names();
 Result<std::vector<IpRule>> read_ipv4_rules();
 Result<std::vector<IpRoute>> read_ipv4_routes();
+// A port's hardware counters over netlink. Where sysfs has no hw_counters/ (a pod in shared RDMA
+// netns mode sees its device's compat copy, which the kernel gives no counters), netlink still
+// reaches the device's own (nldev_stat_get_doit). Errors name the device and the step.
+Result<std::map<std::string, uint64_t, std::less<>>> read_rdma_port_stats(std::string_view device, uint32_t port);
 // Rules and routes as the routing checks take them; a failed dump makes them unusable, saying why.
 RoutingFacts read_routing_facts();
 

@@ -201,11 +201,29 @@ nlohmann::json counters_json(const std::optional<std::vector<CounterDelta>>& del
   return moved;
 }
 
-PortCounterWatch::PortCounterWatch(std::string device, uint8_t port, std::string class_dir)
-    : device_(std::move(device)), class_dir_(std::move(class_dir)), port_(port) {}
+PortCounterWatch::PortCounterWatch(std::string device, uint8_t port, CounterReader hw_reader, std::string class_dir)
+    : device_(std::move(device)), port_(port), hw_reader_(std::move(hw_reader)), class_dir_(std::move(class_dir)) {}
+
+Result<CounterSnapshot> PortCounterWatch::read() const {
+  auto snap = read_port_counters(device_, port_, class_dir_);
+  std::error_code ec;
+  const bool hw = std::filesystem::is_directory(
+      std::filesystem::path(class_dir_) / device_ / "ports" / std::to_string(port_) / "hw_counters", ec);
+  if (hw || !hw_reader_) return snap;
+  auto other = hw_reader_(device_, port_);
+  if (!other) {
+    if (snap) return snap;  // the PMA set alone
+    Error e = snap.error();
+    e.what += fmt::format("; netlink: {}", other.error().message());
+    return std::unexpected(std::move(e));
+  }
+  CounterSnapshot out = snap ? std::move(*snap) : CounterSnapshot{};
+  for (auto& [name, value] : *other) out.insert_or_assign(name, value);
+  return out;
+}
 
 void PortCounterWatch::start() {
-  auto snap = read_port_counters(device_, port_, class_dir_);
+  auto snap = read();
   if (snap) {
     before_ = std::move(*snap);
     note_.clear();
@@ -217,7 +235,7 @@ void PortCounterWatch::start() {
 
 std::optional<std::vector<CounterDelta>> PortCounterWatch::stop() {
   if (!before_) return std::nullopt;
-  auto after = read_port_counters(device_, port_, class_dir_);
+  auto after = read();
   if (!after) {
     note_ = after.error().message();
     return std::nullopt;

@@ -18,6 +18,7 @@
 // so that a port is in one test at a time.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -75,19 +76,30 @@ std::vector<CounterDelta> counter_deltas(const CounterSnapshot& before, const Co
 // {"name": delta, ...}; null for nullopt (not read). Every document that carries deltas.
 nlohmann::json counters_json(const std::optional<std::vector<CounterDelta>>& deltas);
 
+// Another way to a port's hardware counters, for where sysfs has none: netlink's
+// RDMA_NLDEV_CMD_STAT_GET (topology::read_rdma_port_stats). A pod in shared RDMA netns mode sees
+// a compat copy of its device in sysfs, without hw_counters/; netlink reaches the device itself.
+using CounterReader = std::function<Result<CounterSnapshot>(std::string_view device, uint32_t port)>;
+
 // Reads a snapshot before a test and gives the deltas after it; an end whose counters cannot be
-// read gives nullopt and says why (never fails the test).
+// read gives nullopt and says why (never fails the test). The hardware counters come from sysfs,
+// else from `hw_reader` when given; the PMA set (counters/) from sysfs only.
 class PortCounterWatch {
  public:
-  PortCounterWatch(std::string device, uint8_t port, std::string class_dir = "/sys/class/infiniband");
+  PortCounterWatch(std::string device, uint8_t port, CounterReader hw_reader = {},
+                   std::string class_dir = "/sys/class/infiniband");
   void start();
   // The deltas since start(); nullopt when either read failed (note() says why).
   std::optional<std::vector<CounterDelta>> stop();
   [[nodiscard]] const std::string& note() const noexcept { return note_; }
 
  private:
-  std::string device_, class_dir_;
+  Result<CounterSnapshot> read() const;
+
+  std::string device_;
   uint8_t port_;
+  CounterReader hw_reader_;
+  std::string class_dir_;
   std::optional<CounterSnapshot> before_;
   std::string note_;
 };

@@ -174,7 +174,7 @@ Result<RunRecord> run_client(const ClientOptions& opt, const SizeCallback& on_si
   rec.path_mtu_bytes = (*ep)->path_mtu_bytes();
 
   LoopContext ctx{.ep = **ep, .oob = *oob, .clock = clock, .spec = opt.spec, .progress_timeout = opt.progress_timeout};
-  PortCounterWatch counters(dev->device, dev->port);
+  PortCounterWatch counters(dev->device, dev->port, opt.hw_counters);
   if (auto ok = run_sizes(ctx, true, counters, rec, on_size); !ok) return std::unexpected(ok.error());
   (void)oob->send({{"type", "bye"}}, Millis(1000));
   return rec;
@@ -239,7 +239,7 @@ Result<RunRecord> serve_client(OobSocket& oob, const ServerOptions& opt) {
                 .path_mtu_bytes = (*ep)->path_mtu_bytes(), .clock = clock.description(), .rdma_cm = use_cm,
                 .sizes = {}};
   LoopContext ctx{.ep = **ep, .oob = oob, .clock = clock, .spec = *spec, .progress_timeout = opt.progress_timeout};
-  PortCounterWatch counters(dev->device, dev->port);
+  PortCounterWatch counters(dev->device, dev->port, opt.hw_counters);
   if (auto ok = run_sizes(ctx, false, counters, rec, {}); !ok) return std::unexpected(ok.error());
   auto bye = expect(oob, "bye", opt.progress_timeout);
   if (!bye) return std::unexpected(bye.error());

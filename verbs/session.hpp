@@ -13,6 +13,7 @@
 #include "verbs/endpoint.hpp"
 #include "verbs/loops.hpp"
 #include "verbs/oob.hpp"
+#include "verbs/port_counters.hpp"
 #include "verbs/spec.hpp"
 
 namespace railcheck::verbs {
@@ -46,6 +47,7 @@ struct ClientOptions {
   BufferFactory buffers;      // allocates spec.mem (gpudirect::buffer_factory())
   RunSpec spec;
   bool rdma_cm = false;       // connect the QPs through rdma_cm (the OOB channel still carries the spec)
+  CounterReader hw_counters;  // where sysfs has no hw_counters/ (topology::read_rdma_port_stats); empty: sysfs only
   Millis connect_timeout{5000};
   Millis progress_timeout{10000};
 };
@@ -63,6 +65,7 @@ struct ServerOptions {
   std::optional<TestKind> only_kind;  // refuse clients asking for another test
   std::optional<Op> only_op;
   uint64_t max_size_bytes = kMaxMessageBytes;  // refuse clients asking for larger messages
+  CounterReader hw_counters;  // as ClientOptions::hw_counters
   Millis hello_timeout{10000};
   Millis progress_timeout{10000};
 };

@@ -331,3 +331,63 @@ TEST(NetlinkLive, RdmaSystemAnswersOrSaysWhyNot) {
 
 }  // namespace
 }  // namespace railcheck::topology
+
+namespace railcheck::topology {
+namespace {
+
+// RDMA_NLDEV_CMD_STAT_GET as the kernel answers it (nldev_stat_get_doit -> fill_stat_hwcounters):
+// a nest of entries, each a name and a u64 value.
+void stat_entry(nlmsghdr* nlh, const char* name, uint64_t value) {
+  nlattr* entry = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY);
+  mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_NAME, name);
+  mnl_attr_put_u64(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_VALUE, value);
+  mnl_attr_nest_end(nlh, entry);
+}
+
+TEST(NetlinkParse, PortStatsAreEachHardwareCounterByName) {
+  Datagram d;
+  nlmsghdr* nlh = d.add(RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_STAT_GET), 0);
+  mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 3);
+  mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_PORT_INDEX, 1);
+  nlattr* nest = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTERS);
+  stat_entry(nlh, "rcvd_seq_err", 17);
+  stat_entry(nlh, "sent_pkts", uint64_t{1} << 40);
+  mnl_attr_nest_end(nlh, nest);
+  d.error(0);  // the ACK
+  std::map<std::string, uint64_t, std::less<>> out;
+  auto done = parse_rdma_port_stats(d.bytes(), out);
+  ASSERT_TRUE(done) << done.error().message();
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(out, (std::map<std::string, uint64_t, std::less<>>{{"rcvd_seq_err", 17}, {"sent_pkts", uint64_t{1} << 40}}));
+
+  Datagram bad;  // an entry without its value
+  nlh = bad.add(RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_STAT_GET), 0);
+  nest = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTERS);
+  nlattr* entry = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY);
+  mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_NAME, "rcvd_seq_err");
+  mnl_attr_nest_end(nlh, entry);
+  mnl_attr_nest_end(nlh, nest);
+  auto refused = parse_rdma_port_stats(bad.bytes(), out);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kProtocol);
+  EXPECT_NE(refused.error().message().find("without its name or 64-bit value"), std::string::npos)
+      << refused.error().message();
+}
+
+TEST(NetlinkParse, DeviceDumpMapsNamesToIndexes) {
+  Datagram d;
+  for (auto [index, name] : {std::pair{0u, "rxe_p0n1"}, std::pair{5u, "mlx5_3"}}) {
+    nlmsghdr* nlh = d.add(RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_GET));
+    mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, index);
+    mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, name);
+  }
+  d.done();
+  std::map<std::string, uint32_t> out;
+  auto done = parse_rdma_dev_dump(d.bytes(), out);
+  ASSERT_TRUE(done) << done.error().message();
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(out, (std::map<std::string, uint32_t>{{"mlx5_3", 5}, {"rxe_p0n1", 0}}));
+}
+
+}  // namespace
+}  // namespace railcheck::topology

@@ -123,7 +123,7 @@ TEST_F(PortCounterFiles, NoFolderOrABadValueIsAnErrorNamingTheFile) {
 TEST_F(PortCounterFiles, TheWatchGivesWhatMovedAndSaysWhyWhenItCannotRead) {
   write("rxe_a/ports/1/hw_counters/rcvd_seq_err", "5\n");
   write("rxe_a/ports/1/hw_counters/sent_pkts", "100\n");
-  PortCounterWatch watch("rxe_a", 1, root_.string());
+  PortCounterWatch watch("rxe_a", 1, {}, root_.string());
   watch.start();
   write("rxe_a/ports/1/hw_counters/rcvd_seq_err", "9\n");
   write("rxe_a/ports/1/hw_counters/sent_pkts", "900\n");
@@ -132,10 +132,36 @@ TEST_F(PortCounterFiles, TheWatchGivesWhatMovedAndSaysWhyWhenItCannotRead) {
   ASSERT_EQ(moved->size(), 1u);  // traffic left out
   EXPECT_EQ((*moved)[0], (CounterDelta{"rcvd_seq_err", 4, M::kRetransmission}));
 
-  PortCounterWatch missing("rxe_gone", 1, root_.string());
+  PortCounterWatch missing("rxe_gone", 1, {}, root_.string());
   missing.start();
   EXPECT_FALSE(missing.stop());
   EXPECT_NE(missing.note().find("rxe_gone"), std::string::npos) << missing.note();
+}
+
+TEST_F(PortCounterFiles, WithoutHwCountersInSysfsTheOtherReaderGivesThem) {
+  // A pod in shared mode: sysfs has the PMA set (or nothing), netlink the driver's counters.
+  write("mlx5_4/ports/1/counters/symbol_error", "0\n");
+  uint64_t seq_errs = 2;
+  const CounterReader netlink = [&](std::string_view device, uint32_t port) -> Result<CounterSnapshot> {
+    EXPECT_EQ(device, "mlx5_4");
+    EXPECT_EQ(port, 1u);
+    return CounterSnapshot{{"out_of_sequence", seq_errs}};
+  };
+  PortCounterWatch watch("mlx5_4", 1, netlink, root_.string());
+  watch.start();
+  seq_errs = 9;
+  write("mlx5_4/ports/1/counters/symbol_error", "1\n");
+  auto moved = watch.stop();
+  ASSERT_TRUE(moved) << watch.note();
+  EXPECT_EQ(*moved, (std::vector<CounterDelta>{{"out_of_sequence", 7, M::kRetransmission},
+                                               {"symbol_error", 1, M::kLinkError}}));
+  // Neither: the note says both why nots.
+  PortCounterWatch none("rxe_z", 1, [](std::string_view, uint32_t) -> Result<CounterSnapshot> {
+    return fail(Errc::kNotFound, "RDMA device rxe_z is not in this network namespace's netlink view");
+  }, root_.string());
+  none.start();
+  EXPECT_FALSE(none.stop());
+  EXPECT_NE(none.note().find("netlink: RDMA device rxe_z"), std::string::npos) << none.note();
 }
 
 TEST(CounterDeltas, KeepFaultsCongestionAndUnknownNamesAndLeaveOutTraffic) {
