@@ -558,6 +558,9 @@ Result<CoordinatorRun> Run::go() {
                 "run `railcheck topo` in an agent pod: are its SR-IOV networks attached (Multus annotations)?");
   }
   for (const auto& rail : out.rails) {
+    std::vector<std::optional<uint32_t>> mtus;
+    for (const auto& m : rail.members) mtus.push_back(end_of(by_name_.at(m.node), m).active_mtu);
+    for (auto& note : mtu_mismatches(rail, mtus)) notes_.push_back(std::move(note));
     if (!rail.missing_nodes.empty()) {
       notes_.push_back(fmt::format("rail {} is missing on {}", rail.name, fmt::join(rail.missing_nodes, ", ")));
     }

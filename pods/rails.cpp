@@ -71,4 +71,24 @@ RailGrouping group_rails(std::span<const NodeFacts> nodes) {
   return out;
 }
 
+std::vector<std::string> mtu_mismatches(const reports::RailInfo& rail, std::span<const std::optional<uint32_t>> mtus) {
+  std::map<uint32_t, size_t> seen;
+  for (const auto& m : mtus) {
+    if (m) ++seen[*m];
+  }
+  if (seen.size() < 2) return {};
+  // The most common MTU; on a tie the larger (what the rail was meant to have).
+  const auto usual = std::ranges::max_element(seen, [](const auto& a, const auto& b) {
+    return std::pair(a.second, a.first) < std::pair(b.second, b.first);
+  })->first;
+  std::vector<std::string> out;
+  for (size_t i = 0; i < mtus.size() && i < rail.members.size(); ++i) {
+    if (!mtus[i] || *mtus[i] >= usual) continue;
+    out.push_back(fmt::format("rail {}: {} {} active MTU {}, below the rail's {} (an MTU mismatch: give its interface "
+                              "the MTU of the others)",
+                              rail.name, rail.members[i].node, rail.members[i].interface, *mtus[i], usual));
+  }
+  return out;
+}
+
 }  // namespace railcheck::pods

@@ -4,6 +4,7 @@
 // by its IPv4 subnet. Every rail says which of the two it used, and which nodes lack it.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ struct RailGrouping {
 inline constexpr uint32_t kAssumedPrefixLen = 24;
 
 RailGrouping group_rails(std::span<const NodeFacts> nodes);
+
+// The members of a rail whose port's active MTU is below the one most of the rail has (by
+// member, in order; nullopt: unknown, not compared): "rail R: node-1 net1 active MTU 512, below
+// the rail's 1024 ...". An MTU mismatch caps that node's messages at its MTU and, on RoCE, drops
+// the larger packets of a peer that does not know it.
+std::vector<std::string> mtu_mismatches(const reports::RailInfo& rail, std::span<const std::optional<uint32_t>> mtus);
 
 // "172.16.12.0/24" for ("172.16.12.10", 24); empty when the address is not IPv4.
 std::string ipv4_subnet(const std::string& ipv4, uint32_t prefix_len);

@@ -138,7 +138,7 @@ template <typename Keep>
 std::string counter_sentence(const PairEnd& end, const std::vector<verbs::CounterDelta>& deltas, Keep&& keep) {
   std::vector<std::pair<verbs::CounterMeaning, std::string>> groups;
   for (const verbs::CounterDelta& d : deltas) {
-    if (!keep(d.meaning)) continue;
+    if (!keep(d)) continue;
     auto it = std::ranges::find(groups, d.meaning, &std::pair<verbs::CounterMeaning, std::string>::first);
     if (it == groups.end()) it = groups.insert(groups.end(), {d.meaning, {}});
     it->second += fmt::format("{}{} +{}", it->second.empty() ? "" : ", ", d.name, d.delta);
@@ -164,18 +164,25 @@ std::vector<std::string> counter_sentences(const RecordTable& t, const Row& r, s
   return out;
 }
 
+// A fault counter that moved enough: retransmissions from the profile's floor up (a stalled host
+// retransmits too), the rest (a link down, symbol errors, discards) from 1.
+bool counts_as_fault(const verbs::CounterDelta& d, const Profile& p) {
+  if (!verbs::is_fault(d.meaning)) return false;
+  return d.meaning != verbs::CounterMeaning::kRetransmission || d.delta >= p.counter_min_delta;
+}
+
 // A fault counter that moved warns, whatever the figures (Profile::counter_faults).
 Verdict check_counters(const RecordTable& t, const Row& r, size_t i, const Profile& p, std::vector<Finding>* out) {
   if (!p.counter_faults) return Verdict::kPass;
   const RecordCounters* c = t.counters(i);
   if (c == nullptr) return Verdict::kPass;
-  const auto faulty = [](const std::optional<std::vector<verbs::CounterDelta>>& d) {
-    return d && std::ranges::any_of(*d, [](const verbs::CounterDelta& x) { return verbs::is_fault(x.meaning); });
+  const auto counts = [&](const verbs::CounterDelta& x) { return counts_as_fault(x, p); };
+  const auto faulty = [&](const std::optional<std::vector<verbs::CounterDelta>>& d) {
+    return d && std::ranges::any_of(*d, counts);
   };
   if (!faulty(c->src) && !faulty(c->dst)) return Verdict::kPass;
   return found(Verdict::kWarn, out, [&] {
-    return fmt::format("port counters moved during the test: {}",
-                       fmt::join(counter_sentences(t, r, i, verbs::is_fault), "; "));
+    return fmt::format("port counters moved during the test: {}", fmt::join(counter_sentences(t, r, i, counts), "; "));
   });
 }
 
@@ -280,8 +287,9 @@ std::vector<std::string> causes_of(const RecordTable& t, const Row& r, size_t i,
                                    const std::vector<double>& rates, const std::vector<std::string>& common) {
   std::vector<std::string> causes;
   // Congestion always; fault counters when the findings do not name them already.
-  for (std::string& s : counter_sentences(t, r, i, [&](verbs::CounterMeaning m) {
-         return m == verbs::CounterMeaning::kCongestion || (!p.counter_faults && verbs::is_fault(m));
+  for (std::string& s : counter_sentences(t, r, i, [&](const verbs::CounterDelta& d) {
+         return d.meaning == verbs::CounterMeaning::kCongestion ||
+                (!p.counter_faults && counts_as_fault(d, p));
        })) {
     causes.push_back(std::move(s));
   }

@@ -97,9 +97,10 @@ Result<Profile> profile_from_json(const json& doc, std::string_view origin) {
     at_least(r, "min_pairs", p.outlier_min_pairs, 2);
   });
   top.object("causes", [&](JsonReader& r) {
-    only(r, {"roce_min_mtu", "counter_faults"});
+    only(r, {"roce_min_mtu", "counter_faults", "counter_min_delta"});
     r.get("roce_min_mtu", p.roce_min_mtu);
     r.get("counter_faults", p.counter_faults);
+    r.get_in("counter_min_delta", p.counter_min_delta, uint64_t{1}, uint64_t{1} << 40);
   });
   if (errors.failed()) return errors.unexpected();
   return p;

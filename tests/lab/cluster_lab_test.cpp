@@ -172,6 +172,8 @@ TEST_F(ClusterLab, AllPairsOnEveryRailEveryPairOnce) {
   EXPECT_NE(r.err.find("-> "), std::string::npos) << r.err;
   // Every record also went to records.jsonl as it arrived.
   EXPECT_EQ(lines_of(dir_ / "all" / "records.jsonl"), res["records"].size());
+  // A healthy lab names no node, whatever the TCG guest's stalls did to a pair or two.
+  EXPECT_EQ(r.out.find(" is in all "), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(dir_ / "all" / "junit.xml"));
 }
 
@@ -381,6 +383,91 @@ TEST_F(ClusterLab, AFailingRailAgreesInTheJobsLogAndItsRebuiltReport) {
   EXPECT_EQ(results("failing-rebuilt")["outcome"], res["outcome"]);
   EXPECT_EQ(read_text(dir_ / "failing-rebuilt" / "metrics.prom"), metrics);
   EXPECT_EQ(read_text(dir_ / "failing-rebuilt" / "junit.xml"), read_text(dir_ / "failing" / "junit.xml"));
+}
+
+// The fault matrix (docs/faults.md): one fault into pod 1's first rail (lab/lib/fault.sh), the
+// coordinator run the demo's way, and the report must name node-1 and that rail with the fault's
+// cause, keep the other rail clean and name no other node.
+struct FaultCase {
+  const char* name;   // the test's name
+  const char* kind;   // fault.sh inject KIND 1 0 ARG
+  const char* arg;
+  const char* extra;  // more coordinator options
+  // What the causes of node-1's records on the rail must say (a regular expression).
+  const char* cause;
+  bool named = true;  // "node-1 is in all N slow/failing pairs of rail R"
+};
+
+class FaultLab : public ClusterLab, public ::testing::WithParamInterface<FaultCase> {
+ protected:
+  void TearDown() override {
+    run_command(kSource + "/lab/lib/fault.sh clear-all");
+    ClusterLab::TearDown();
+  }
+};
+
+TEST_P(FaultLab, TheReportNamesTheNodeTheRailAndTheCause) {
+  const FaultCase& c = GetParam();
+  const std::string rail = map_.pods[1].rails.at(0).network, other = map_.pods[1].rails.at(1).network;
+  auto injected = run_command(kSource + "/lab/lib/fault.sh inject " + c.kind + " 1 0 " + c.arg);
+  ASSERT_EQ(injected.exit_code, 0) << injected.out << injected.err;
+  auto r = run_command(coordinator(fmt::format("--tests write_lat,write_bw -n 100 --timeout 10 --profile lab {} -o {}",
+                                               c.extra, (dir_ / "fault").string())));
+  EXPECT_EQ(r.exit_code == 0 || r.exit_code == 1, true) << r.out << r.err;
+  const json res = results("fault");
+  const std::regex cause(c.cause);
+  size_t named_records = 0;
+  for (const json& rec : res["records"]) {
+    const bool faulty = rec["rail"] == rail && (rec["src"]["node"] == "node-1" || rec["dst"]["node"] == "node-1");
+    const std::string verdict = rec["verdict"];
+    if (!faulty) {
+      // Another rail, or pairs without node-1: clean (a stall's warning names no cause of this fault).
+      EXPECT_TRUE(verdict == "pass" || verdict == "warn") << rec.dump();
+      continue;
+    }
+    if (verdict == "pass") continue;
+    if (std::regex_search(rec["cause"].get<std::string>(), cause)) ++named_records;
+  }
+  EXPECT_GE(named_records, 1u) << "no record of node-1 on " << rail << " says /" << c.cause << "/:\n" << r.out;
+  for (const json& rec : res["records"]) {
+    if (rec["rail"] == other) {
+      EXPECT_EQ(rec["verdict"], "pass") << "the other rail: " << rec.dump();
+    }
+  }
+  if (c.named) {
+    EXPECT_NE(r.out.find("node-1 is in all "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pairs of rail " + rail), std::string::npos) << r.out;
+  }
+  for (const char* healthy : {"node-0 is in all", "node-2 is in all", "node-3 is in all"}) {
+    EXPECT_EQ(r.out.find(healthy), std::string::npos) << r.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, FaultLab,
+    ::testing::Values(
+        FaultCase{"Loss", "loss", "5%", "", "retransmission \\(|below the rail's median"},
+        FaultCase{"Corruption", "corrupt", "5%", "", "retransmission \\(|below the rail's median"},
+        FaultCase{"Reordering", "reorder", "50%", "", "retransmission \\(|below the rail's median"},
+        FaultCase{"Delay", "delay", "2ms", "", "above the rail's median"},
+        FaultCase{"RateLimit", "rate", "20mbit", "", "below the rail's median"},
+        FaultCase{"LinkDown", "down", "", "--retries 0", "not ACTIVE|DOWN|no completion|refused|failed"},
+        FaultCase{"NoPolicyRuleOverIpv6", "norule", "", "--ipv6 --retries 0", "no completion|timed out|failed"}),
+    [](const ::testing::TestParamInfo<FaultCase>& p) { return std::string(p.param.name); });
+
+// The faults the inventories show before any pair runs: the report's notes and outcome name them.
+TEST_F(ClusterLab, AMissingRailAndALowerMtuAreNamedFromTheInventories) {
+  const std::string rail = map_.pods[1].rails.at(0).network, other = map_.pods[2].rails.at(1).network;
+  ASSERT_EQ(run_command(kSource + "/lab/lib/fault.sh inject mtu 1 0 1000").exit_code, 0);
+  ASSERT_EQ(run_command(kSource + "/lab/lib/fault.sh inject norail 2 1").exit_code, 0);
+  auto r = run_command(coordinator("--tests write_lat -n 100 --timeout 10 --profile lab -o " + (dir_ / "inv").string()));
+  run_command(kSource + "/lab/lib/fault.sh clear-all");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // a missing rail fails the run
+  EXPECT_NE(r.out.find("rail missing: " + other + " on node-2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rail " + rail + ": node-1 " + map_.pods[1].rails.at(0).interface + " active MTU 512, below the "
+                       "rail's 1024"),
+            std::string::npos)
+      << r.out;
 }
 
 }  // namespace

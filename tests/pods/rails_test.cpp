@@ -93,3 +93,24 @@ TEST(Rails, Ipv4Subnet) {
 
 }  // namespace
 }  // namespace railcheck::pods
+
+namespace railcheck::pods {
+namespace {
+
+TEST(Rails, AMemberBelowTheRailsUsualMtuIsNamed) {
+  reports::RailInfo rail{.name = "rail-1", .grouped_by = "network",
+                         .members = {{"n0", "net1", "10.0.0.10"}, {"n1", "net1", "10.0.0.11"},
+                                     {"n2", "net1", "10.0.0.12"}, {"n3", "net1", "10.0.0.13"}},
+                         .missing_nodes = {}};
+  const std::vector<std::optional<uint32_t>> mtus{4096, 1024, 4096, std::nullopt};
+  EXPECT_EQ(mtu_mismatches(rail, mtus),
+            (std::vector<std::string>{"rail rail-1: n1 net1 active MTU 1024, below the rail's 4096 (an MTU mismatch: "
+                                      "give its interface the MTU of the others)"}));
+  // All alike, or unknown: nothing to say.
+  EXPECT_TRUE(mtu_mismatches(rail, std::vector<std::optional<uint32_t>>{1024, 1024, std::nullopt, 1024}).empty());
+  // Half and half: the larger is the rail's.
+  EXPECT_EQ(mtu_mismatches(rail, std::vector<std::optional<uint32_t>>{512, 1024, 512, 1024}).size(), 2u);
+}
+
+}  // namespace
+}  // namespace railcheck::pods

@@ -199,9 +199,9 @@ TEST(Profile, SchemaAndReaderAgree) {
   std::ranges::sort(table_keys);
   EXPECT_EQ(schema_keys, table_keys);
   // rate_fraction, min_gbps, gate_from_bytes, 2 x the profile keys, pct, min_pairs,
-  // roce_min_mtu, counter_faults; run.bandwidth's size_bytes, qps, iters (no default: unset is
-  // the built-in)
-  ASSERT_EQ(leaves.size(), 7 + 2 * table_keys.size() + 3);
+  // roce_min_mtu, counter_faults, counter_min_delta; run.bandwidth's size_bytes, qps, iters (no
+  // default: unset is the built-in)
+  ASSERT_EQ(leaves.size(), 8 + 2 * table_keys.size() + 3);
   json from_defaults = json::object();
   for (const auto& [path, value] : leaves) {
     if (path.starts_with("run.")) {
