@@ -87,6 +87,8 @@ class Run {
   void run_rail(const reports::RailInfo& rail);
   // The confirmation runs (see coordinator.hpp); the records file is written again after them.
   void confirm_slow();
+  // Each member's active MTU on the rail, for the MTU mismatch notes.
+  std::vector<std::optional<uint32_t>> member_mtus(const reports::RailInfo& rail) const;
   std::vector<reports::Record> run_pair_test(const reports::RailInfo& rail, uint32_t round, size_t client,
                                              size_t server, const verbs::RunSpec& spec);
   // One try of one test on a pair: the records, or why not, whether that makes the test waived,
@@ -450,6 +452,23 @@ void Run::run_rail(const reports::RailInfo& rail) {
   }
 }
 
+std::vector<std::optional<uint32_t>> Run::member_mtus(const reports::RailInfo& rail) const {
+  std::vector<std::optional<uint32_t>> out;
+  const auto index = table_.find_rail(rail.name);
+  for (const auto& m : rail.members) {
+    // What the engine measured on the member's port (its ends in the records), else the rail map's.
+    std::optional<uint32_t> mtu = end_of(by_name_.at(m.node), m).active_mtu;
+    if (index) {
+      for (uint32_t e : table_.rail_ends(*index)) {
+        const reports::PairEnd& end = table_.end(e);
+        if (end.node == m.node && end.interface == m.interface && end.active_mtu) mtu = end.active_mtu;
+      }
+    }
+    out.push_back(mtu);
+  }
+  return out;
+}
+
 void Run::confirm_slow() {
   if (!opt_.profile || opt_.confirm == 0 || origins_.empty()) return;
   // Rows and records_ match one for one only while neither dropped any.
@@ -558,9 +577,6 @@ Result<CoordinatorRun> Run::go() {
                 "run `railcheck topo` in an agent pod: are its SR-IOV networks attached (Multus annotations)?");
   }
   for (const auto& rail : out.rails) {
-    std::vector<std::optional<uint32_t>> mtus;
-    for (const auto& m : rail.members) mtus.push_back(end_of(by_name_.at(m.node), m).active_mtu);
-    for (auto& note : mtu_mismatches(rail, mtus)) notes_.push_back(std::move(note));
     if (!rail.missing_nodes.empty()) {
       notes_.push_back(fmt::format("rail {} is missing on {}", rail.name, fmt::join(rail.missing_nodes, ", ")));
     }
@@ -582,6 +598,9 @@ Result<CoordinatorRun> Run::go() {
     for (const auto& rail : out.rails) rails.emplace_back([this, &rail] { run_rail(rail); });
   }
   confirm_slow();
+  for (const auto& rail : out.rails) {
+    for (auto& note : mtu_mismatches(rail, member_mtus(rail))) notes_.push_back(std::move(note));
+  }
   if (!records_file_error_.empty()) notes_.push_back(records_file_error_);
   if (!table_error_.empty() && records_dropped_) {
     return fail(Errc::kInvalidArgument, fmt::format("the run outgrew the coordinator's record table ({})", table_error_),

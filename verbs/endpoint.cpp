@@ -72,7 +72,7 @@ Result<void> Endpoint::query_port(const DeviceSpec& dev, const RunSpec& spec) {
     return fail_errno(fmt::format("ibv_query_port({}, {})", dev.device, dev.port), rc);
   }
   if (port_attr_.state != IBV_PORT_ACTIVE) {
-    return fail(Errc::kUnsupported, fmt::format("{} port {} is {}", dev.device, dev.port, port_state_name(port_attr_.state)),
+    return fail(Errc::kSystem, fmt::format("{} port {} is {}", dev.device, dev.port, port_state_name(port_attr_.state)),
                 "the link must be ACTIVE: check the cable/switch port (rdma link) and the interface (ip link)");
   }
   if (auto ok = choose_gid(dev, spec.path.ipv6); !ok) return ok;
