@@ -83,7 +83,7 @@ class EngineLatency : public EngineLab, public ::testing::WithParamInterface<con
 TEST_P(EngineLatency, PingPongKeepsEveryPercentile) {
   auto srv = serve();
   json doc = client_json(std::string("lat --op ") + GetParam() + " -n 200 -s 2,4K");
-  ASSERT_EQ(doc.value("schema_version", ""), "railcheck.results/v1.1");
+  ASSERT_EQ(doc.value("schema_version", ""), "railcheck.results/v1.2");
   EXPECT_EQ(doc.at("meta").at("mode"), "single");
   EXPECT_EQ(doc.at("meta").at("tests"), json::array({std::string(GetParam()) + "_lat"}));
   ASSERT_EQ(doc.at("records").size(), 2u);
@@ -278,7 +278,7 @@ TEST_F(EngineLab, GpuMemoryWithoutAGpuIsWaivedBeforeConnecting) {
   auto j = client_run("bw -n 10 --mem cuda:0 --verify --format json");
   EXPECT_EQ(j.exit_code, 3) << j.err;
   const json doc = json::parse(j.out);
-  ASSERT_EQ(doc.at("schema_version"), "railcheck.results/v1.1");
+  ASSERT_EQ(doc.at("schema_version"), "railcheck.results/v1.2");
   EXPECT_EQ(doc.at("meta").at("spec").at("mem"), "cuda:0");
   ASSERT_EQ(doc.at("records").size(), 1u);
   const json& rec = doc["records"][0];
