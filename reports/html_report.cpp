@@ -12,7 +12,7 @@
 #include "reports/analysis.hpp"
 #include "reports/html_heatmap.hpp"
 #include "reports/markup.hpp"
-#include "reports/outputs.hpp"
+#include "reports/reporters.hpp"
 #include "reports/record_table.hpp"
 
 namespace railcheck::reports {
@@ -277,6 +277,8 @@ void node_card(const NodeInfo& n, std::string& out) {
   out += "</div>\n";
 }
 
+}  // namespace
+
 Result<void> write_html(const RunView& run, std::ostream& stream) {
   const Results& results = run.head();
   const auto& rails = run.rails();
@@ -305,14 +307,5 @@ Result<void> write_html(const RunView& run, std::ostream& stream) {
   stream << out;
   return {};
 }
-
-}  // namespace
-
-extern const FormatInfo kHtmlFormat;
-const FormatInfo kHtmlFormat{.name = "html",
-                             .file = "report.html",
-                             .help = "a self-contained page: per-rail heatmaps, verdicts, causes, rail maps",
-                             .needs_records_in_memory = true,
-                             .write = &write_html};
 
 }  // namespace railcheck::reports

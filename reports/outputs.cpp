@@ -17,8 +17,6 @@
 
 namespace railcheck::reports {
 
-extern const FormatInfo kHtmlFormat;  // html_report.cpp: the one row kept beside its reporter
-
 namespace {
 
 // The formats, one row each: name, file in a report folder, --help line, whether the reporter
@@ -32,6 +30,9 @@ const FormatInfo kJsonFormat{"json", "results.json",
 const FormatInfo kJunitFormat{"junit", "junit.xml",
                               "JUnit XML for CI: a testsuite per rail, a testcase per pair, test and size",
                               /*needs_records_in_memory=*/true, &write_junit};
+const FormatInfo kHtmlFormat{"html", "report.html",
+                             "a self-contained page: per-rail heatmaps, verdicts, causes, rail maps",
+                             /*needs_records_in_memory=*/true, &write_html};
 const FormatInfo kPrometheusFormat{"prometheus", "metrics.prom",
                                    "Prometheus text (node-exporter textfile collector): figures, verdicts, run_failed",
                                    /*needs_records_in_memory=*/true, &write_prometheus};

@@ -13,6 +13,7 @@ namespace railcheck::reports {
 Result<void> write_terminal(const RunView& run, std::ostream& out);    // terminal_report.cpp
 Result<void> write_json(const RunView& run, std::ostream& out);        // json_report.cpp
 Result<void> write_junit(const RunView& run, std::ostream& out);       // junit_report.cpp
+Result<void> write_html(const RunView& run, std::ostream& out);        // html_report.cpp
 Result<void> write_prometheus(const RunView& run, std::ostream& out);  // prometheus_report.cpp
 Result<void> write_csv(const RunView& run, std::ostream& out);         // csv_report.cpp
 
