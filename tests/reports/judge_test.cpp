@@ -266,6 +266,19 @@ TEST(Judge, AFaultCounterThatMovedWarnsAPassingRecordAndNamesTheEnd) {
       << slow.records[0].cause;
 }
 
+TEST(Judge, TheHtmlPageListsEveryEndWhoseCountersMoved) {
+  using M = verbs::CounterMeaning;
+  Record lossy = bw_record("a", "b", 390);
+  lossy.dst.device = "mlx5_7";
+  lossy.counters = moved({}, {{"out_of_sequence", 40, M::kRetransmission}});
+  const std::string html = render(judged({lossy, bw_record("a", "c", 391)}), "html");
+  EXPECT_TRUE(contains(html, "<h2>Port counters that moved</h2>")) << html;
+  EXPECT_TRUE(contains(html, "b net1 mlx5_7")) << html;
+  EXPECT_TRUE(contains(html, "out_of_sequence +40 (retransmission)")) << html;
+  // Nothing moved: no section.
+  EXPECT_FALSE(contains(render(judged({bw_record("a", "c", 391)}), "html"), "Port counters that moved"));
+}
+
 TEST(Judge, CongestionCountersAreACauseOfASlowRecordNotAFault) {
   using M = verbs::CounterMeaning;
   Record busy = bw_record("a", "b", 390);
