@@ -2,6 +2,8 @@
 // their JSON form (the records' "src" and "dst").
 #include "reports/pair_ends.hpp"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "topology/link_budget.hpp"
@@ -68,6 +70,21 @@ void add_measured(PairEnd& e, const verbs::EndpointInfo& m) {
     e.gpu = mem.gpu;
     e.gpu_pci_address = mem.gpu_pci_address;
     e.gpu_class = mem.gpu_distance;
+  }
+  // GPU memory: what the NIC-GPU path class allows joins the budget (link_budget.hpp kPathCaps).
+  if (e.mem != "host" && e.gpu) {
+    if (auto path = topology::parse_path_class(e.gpu_class)) {
+      if (auto cap = topology::path_cap_gbps(*path); cap && (!e.budget_gbps || *cap < *e.budget_gbps)) {
+        topology::BudgetFacts f;
+        f.nic = e.device;
+        f.gpu_memory = true;
+        f.gpu = fmt::format("GPU{}", *e.gpu);
+        f.path = *path;
+        const topology::LinkBudget b = topology::link_budget(f);
+        e.budget_gbps = b.expected_gbps;
+        e.budget_note = b.sentence;
+      }
+    }
   }
 }
 

@@ -469,8 +469,8 @@ TEST_P(FaultLab, TheReportNamesTheNodeTheRailAndTheCause) {
 INSTANTIATE_TEST_SUITE_P(
     Faults, FaultLab,
     ::testing::Values(
-        FaultCase{"Loss", "loss", "5%", "", "retransmission \\(|below the rail's median"},
-        FaultCase{"Corruption", "corrupt", "5%", "", "retransmission \\(|below the rail's median|no completion"},
+        FaultCase{"Loss", "loss", "5%", "", "below the rail's median.*retransmission \\((completer_retry_err|rcvd_seq_err)"},
+        FaultCase{"Corruption", "corrupt", "5%", "", "retransmission \\((completer_retry_err|rcvd_seq_err)|no completion"},
         FaultCase{"Reordering", "reorder", "50%", "", "retransmission \\(|below the rail's median|no completion"},
         FaultCase{"Delay", "delay", "25ms", "", "above the rail's median|p50 [0-9.]+ us > 20000 us"},
         FaultCase{"RateLimit", "rate", "20mbit", "", "below the rail's median"},

@@ -321,6 +321,16 @@ TEST(Judge, ANicLinkBelowThePortRateIsTheCauseOfASlowPair) {
   auto r = judged({slow, bw_record("a", "b", 380)});
   EXPECT_EQ(r.records[0].verdict, Verdict::kFail);  // the rail is held to its port rate, not to the bottleneck
   EXPECT_TRUE(contains(r.records[0].cause, "likely cause: n3 net3: " + end.budget_note)) << r.records[0].cause;
+  // GPU memory across the sockets: the class cap joins the budget where the engine says which GPU.
+  PairEnd gpu_end = end;
+  verbs::EndpointInfo measured;
+  measured.device = "mlx5_2";
+  measured.memory.kind = "cuda";
+  measured.memory.gpu = 3;
+  measured.memory.gpu_distance = "SYS";
+  add_measured(gpu_end, measured);
+  EXPECT_EQ(gpu_end.budget_note, "mlx5_2 to GPU3 is SYS (across the CPU sockets): at most 80 Gb/s") << gpu_end.budget_note;
+  EXPECT_DOUBLE_EQ(*gpu_end.budget_gbps, 80);
   // A healthy link (its budget is the port rate) is never named.
   Record fine = bw_record("a", "b", 100);
   fine.dst.budget_gbps = 400;
