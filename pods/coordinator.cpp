@@ -69,6 +69,11 @@ std::string headline(const std::vector<reports::Record>& recs) {
   return test;
 }
 
+// One line of records.jsonl (bad UTF-8 in a cause or an error replaced, never thrown).
+void write_record_line(std::ostream& out, const reports::Record& rec) {
+  out << reports::to_json(rec).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+}
+
 class Run {
  public:
   Run(const CoordinatorOptions& opt) : opt_(opt), slots_(std::max<uint32_t>(opt.parallel, 1)) {}
@@ -161,7 +166,7 @@ void Run::keep(const reports::RailInfo& rail, size_t client, size_t server, std:
       }
     }
     if (records_file_.is_open() && records_file_error_.empty()) {
-      records_file_ << reports::to_json(rec).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+      write_record_line(records_file_, rec);
     }
   }
   if (records_file_.is_open() && records_file_error_.empty() && !records_file_.flush()) {
@@ -515,7 +520,7 @@ void Run::confirm_slow() {
   records_file_.close();
   records_file_.open(opt_.records_path, std::ios::binary | std::ios::trunc);
   for (const reports::Record& rec : records_) {
-    records_file_ << reports::to_json(rec).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+    write_record_line(records_file_, rec);
   }
   if (!records_file_.flush()) {
     records_file_error_ = fmt::format("writing {} again after the confirmation runs failed ({})", opt_.records_path,

@@ -280,12 +280,7 @@ void RecordTable::replace_figures(size_t row, const Record& r) {
   if (latency ? !r.latency_us : !r.bandwidth) return;
   x.value = latency ? r.latency_us->p50 : r.bandwidth->avg_gbps;
   x.flags |= kFigures;
-  if (latency) {
-    const uint64_t word = latency_bits_[row / 64];
-    const uint64_t bit = uint64_t{1} << (row % 64);
-    p99_[latency_before_[row / 64] + static_cast<size_t>(std::popcount(word & (bit - 1)))] =
-        static_cast<float>(r.latency_us->p99);
-  }
+  if (latency) p99_[p99_index(row)] = static_cast<float>(r.latency_us->p99);
   set_counters(row, r.counters);
   counts_valid_ = false;
   medians_valid_ = false;
@@ -307,11 +302,14 @@ Result<RecordTable> RecordTable::of(std::span<const Record> records) {
   return table;
 }
 
+size_t RecordTable::p99_index(size_t row) const {
+  const uint64_t below = latency_bits_[row / 64] & ((uint64_t{1} << (row % 64)) - 1);
+  return latency_before_[row / 64] + static_cast<size_t>(std::popcount(below));
+}
+
 float RecordTable::p99(size_t row) const {
-  const uint64_t word = latency_bits_[row / 64];
-  const uint64_t bit = uint64_t{1} << (row % 64);
-  if ((word & bit) == 0) return 0;
-  return p99_[latency_before_[row / 64] + static_cast<size_t>(std::popcount(word & (bit - 1)))];
+  if ((latency_bits_[row / 64] & (uint64_t{1} << (row % 64))) == 0) return 0;
+  return p99_[p99_index(row)];
 }
 
 std::optional<uint32_t> RecordTable::find_node(std::string_view node) const {

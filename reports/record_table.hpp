@@ -262,6 +262,8 @@ class RecordTable {
   std::vector<std::pair<uint32_t, uint32_t>> causes_;   // (row, text id), by row
   std::vector<std::pair<uint32_t, RecordCounters>> counters_;  // by row: the rows whose counters moved
   void set_counters(size_t row, const RecordCounters& c);
+  // A latency row's entry in p99_: the latency rows before it (latency_before_ and a popcount).
+  [[nodiscard]] size_t p99_index(size_t row) const;
 
   // The kinds of the last few distinct records, by what a record's kind is found from: a
   // coordinator's records come a pair's tests one after another, from a few rails at a time.
